@@ -1,0 +1,61 @@
+"""Registry of dataset loaders behind :func:`srmer.data.load`."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+from srmer.data.sample import SampleSet
+from srmer.errors import DatasetError, UnknownMethodError
+
+Loader = Callable[..., SampleSet]
+
+# name -> ("module:function", one-line description); modules are imported lazily so one broken
+# optional dependency never breaks the others.
+DATASETS: dict[str, tuple[str, str]] = {
+    "casme2": ("srmer.data.casme2:load_casme2", "CASME II (26 subjects, 200 fps), official layout and coding sheet"),
+}
+
+
+def register_dataset(name: str, target: str, description: str) -> None:
+    """Register a loader given as ``"module:function"``."""
+    DATASETS[name] = (target, description)
+
+
+def get_loader(name: str) -> Loader:
+    """The loader function registered under ``name``."""
+    if name not in DATASETS:
+        raise UnknownMethodError("dataset", name, list(DATASETS))
+    module, func = DATASETS[name][0].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def load(name: str, root: str | Path, classes: str = "4class", **options) -> SampleSet:
+    """Load a dataset from its official layout.
+
+    Parameters
+    ----------
+    name : str
+        Registered dataset name (``srmer list`` shows them).
+    root : str or Path
+        The dataset's root folder as distributed (e.g. the folder holding ``CASME2_RAW_selected``
+        and the coding sheet).
+    classes : str
+        Class map: ``4class``, ``5class``, ``megc3`` or ``raw``.
+    **options
+        Loader-specific options.
+
+    Returns
+    -------
+    SampleSet
+        The usable clips, class names and the clips skipped with reasons.
+    """
+    loader = get_loader(name)
+    root = Path(root)
+    if not root.exists():
+        raise DatasetError(
+            f"dataset root {root} does not exist; pass the folder of your {name} copy "
+            f"(or run `srmer demo` to generate the synthetic one)"
+        )
+    return loader(root, classes=classes, **options)

@@ -1,0 +1,118 @@
+"""The unit every loader returns: one micro-expression clip (or one static image) and its labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One clip of a dataset.
+
+    Attributes
+    ----------
+    dataset : str
+        Registered dataset name (``"casme2"``, ``"samm"``, ...).
+    subject : str
+        Subject id as the dataset spells it (``"01"`` for CASME II, ``"006"`` for SAMM, ``"s1"`` for SMIC).
+    clip : str
+        Clip id within the subject (``"EP02_01f"``). A clip is identified by ``(subject, clip)``.
+    frames : tuple of Path
+        Frame files in temporal order (onset first for the micro-expression datasets).
+    frame_numbers : tuple of int
+        The dataset's frame number of each entry of ``frames``.
+    onset, apex, offset : int or None
+        Frame numbers (the dataset's numbering, not indices into ``frames``); ``apex`` is ``None`` when
+        unknown (e.g. CASME II sub04 EP12_01f has apex ``/``).
+    emotion : str
+        The raw emotion string of the annotation (lower case).
+    label : int
+        Index of the mapped class in ``classes`` of the :class:`SampleSet`.
+    label_name : str
+        Name of the mapped class.
+    """
+
+    dataset: str
+    subject: str
+    clip: str
+    frames: tuple[Path, ...]
+    frame_numbers: tuple[int, ...]
+    onset: int | None
+    apex: int | None
+    offset: int | None
+    emotion: str
+    label: int
+    label_name: str
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def key(self) -> str:
+        """Stable identifier ``dataset/subject/clip`` (used in caches, reports and error messages)."""
+        return f"{self.dataset}/{self.subject}/{self.clip}"
+
+    def index_of(self, frame_number: int) -> int:
+        """Position in ``frames`` of the given dataset frame number (``ValueError`` if absent)."""
+        return self.frame_numbers.index(frame_number)
+
+    @property
+    def onset_index(self) -> int:
+        """Index of the onset frame in ``frames`` (0 when the onset is not annotated)."""
+        if self.onset is None or self.onset not in self.frame_numbers:
+            return 0
+        return self.index_of(self.onset)
+
+    @property
+    def apex_index(self) -> int:
+        """Index of the apex frame; the middle frame when the apex is unknown (SMIC convention)."""
+        if self.apex is not None and self.apex in self.frame_numbers:
+            return self.index_of(self.apex)
+        return len(self.frames) // 2
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A clip a loader could not use, with the reason and the fix."""
+
+    clip: str
+    problem: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.clip}: {self.problem}" + (f" ({self.fix})" if self.fix else "")
+
+
+@dataclass
+class SampleSet:
+    """A loaded dataset: its clips, class names and the clips it had to skip.
+
+    Behaves like a read-only list of :class:`Sample`.
+    """
+
+    name: str
+    root: Path
+    class_map: str
+    classes: tuple[str, ...]
+    samples: list[Sample]
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __iter__(self):
+        return iter(self.samples)
+
+    def __getitem__(self, i: int) -> Sample:
+        return self.samples[i]
+
+    @property
+    def subjects(self) -> list[str]:
+        """Sorted distinct subject ids."""
+        return sorted({s.subject for s in self.samples})
+
+    def counts(self) -> dict[str, int]:
+        """Number of clips per class name, in ``classes`` order."""
+        out = dict.fromkeys(self.classes, 0)
+        for s in self.samples:
+            out[s.label_name] += 1
+        return out

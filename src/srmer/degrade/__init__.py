@@ -1,0 +1,1 @@
+"""srmer.degrade"""

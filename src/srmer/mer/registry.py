@@ -1,0 +1,27 @@
+"""Registry of MER methods: name -> class, imported lazily."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from srmer.errors import UnknownMethodError
+from srmer.mer.base import MERMethod
+
+# name -> "module:Class"; descriptions live on the classes (shown by `srmer list`).
+MER_METHODS: dict[str, str] = {
+    "lbptop": "srmer.mer.descriptors:LBPTOP",
+}
+
+
+def get_class(name: str) -> type[MERMethod]:
+    """The MER class registered under ``name``."""
+    if name not in MER_METHODS:
+        raise UnknownMethodError("MER method", name, list(MER_METHODS))
+    module, cls = MER_METHODS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def create(name: str, **params: Any) -> MERMethod:
+    """Instantiate the MER method ``name`` with its parameters."""
+    return get_class(name)(**params)

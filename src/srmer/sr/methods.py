@@ -1,0 +1,98 @@
+"""SR methods as the benchmark uses them: LR clip in, restored clip out.
+
+``none`` keeps the LR clip (MER at the low resolution, seed 000's "Bicubic mxm" rows); ``bicubic``
+is seed 000's Bicubic_restore (MATLAB bicubic back to the HR size). Learned methods (``srmer.sr``'s
+architectures, trained or loaded from a checkpoint) register here too.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from srmer.errors import UnknownMethodError
+
+
+class SRMethod(ABC):
+    """Base class of benchmark SR methods.
+
+    Subclasses take their options as keyword arguments and implement :meth:`upscale`.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: "none", "interpolation", "image", "video" or "feature"
+    kind: ClassVar[str] = "image"
+    #: bump when outputs change, so cached SR clips are recomputed
+    version: ClassVar[int] = 1
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    #: whether :meth:`prepare` must run (e.g. training on the SR pool) before :meth:`upscale`
+    needs_preparation: ClassVar[bool] = False
+
+    def prepare(self, **context: Any) -> None:  # noqa: B027 - optional hook
+        """Train or load what the method needs (``context`` gives the SR training pool, device, cache)."""
+
+    @abstractmethod
+    def upscale(self, clip: np.ndarray, size: int) -> np.ndarray:
+        """Restore a low-resolution clip.
+
+        Parameters
+        ----------
+        clip : ndarray
+            ``(T, h, w, 3)`` RGB or ``(T, h, w)`` grey, uint8.
+        size : int
+            Target side (e.g. 256); the output is ``(T, size, size[, 3])`` uint8. ``none`` ignores it.
+        """
+
+    def cache_params(self) -> dict[str, Any]:
+        """Options that determine the output (for cache keys)."""
+        return dict(self.options)
+
+
+class NoSR(SRMethod):
+    """Recognise on the LR clip itself (seed 000's "Bicubic mxm" rows: only the down-sampling)."""
+
+    name = "none"
+    description = "no SR: recognise at the low resolution (seed 000's 'Bicubic mxm' rows)"
+    kind = "none"
+
+    def upscale(self, clip: np.ndarray, size: int) -> np.ndarray:
+        return clip
+
+
+class BicubicRestore(SRMethod):
+    """Bicubic_restore of seed 000: MATLAB-compatible bicubic interpolation back to the HR size."""
+
+    name = "bicubic"
+    description = "Bicubic_restore: MATLAB-compatible bicubic up-sampling to the HR size"
+    kind = "interpolation"
+
+    def upscale(self, clip: np.ndarray, size: int) -> np.ndarray:
+        from srmer.degrade import resize_clip
+
+        return resize_clip(clip, size)
+
+
+SR_METHODS: dict[str, str] = {
+    "none": "srmer.sr.methods:NoSR",
+    "bicubic": "srmer.sr.methods:BicubicRestore",
+}
+
+
+def get_method_class(name: str) -> type[SRMethod]:
+    """The SR method class registered under ``name``."""
+    if name not in SR_METHODS:
+        raise UnknownMethodError("SR method", name, list(SR_METHODS))
+    module, cls = SR_METHODS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def get_method(name: str, **options: Any) -> SRMethod:
+    """Instantiate the benchmark SR method ``name``."""
+    return get_method_class(name)(**options)
