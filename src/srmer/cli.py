@@ -1,2 +1,227 @@
-def main() -> None:  # replaced below
-    pass
+"""The ``srmer`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from srmer.errors import SrmerError
+
+app = typer.Typer(
+    help="srmer: super-resolution for low-resolution facial micro-expression recognition.\n\n"
+    "Benchmark grids of resolutions x SR methods x recognition methods under LOSO, with the papers' "
+    "tables, statistics and figures. Start with `srmer demo`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+datasets_app = typer.Typer(help="Inspect and validate datasets.", no_args_is_help=True)
+cache_app = typer.Typer(help="Inspect or clear a run's stage cache.", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+app.add_typer(cache_app, name="cache")
+
+console = Console()
+err_console = Console(stderr=True)
+
+PACKAGE_CONFIGS = Path(__file__).parent / "configs"
+DEMO_DATA = Path("data/synthetic")
+
+
+def _print_table(run_dir: Path) -> None:
+    import pandas as pd
+
+    results = pd.read_csv(run_dir / "results.csv")
+    try:
+        from srmer.bench.report import markdown_table
+    except ImportError:
+        markdown_table = None
+    for ds in results["dataset"].unique():
+        console.print(f"\n[bold]{ds}[/bold]: WAR (LOSO)")
+        if markdown_table is not None:
+            console.print(markdown_table(results, ds), markup=False)
+        else:
+            pivot = results[results.dataset == ds].pivot_table(
+                index=["setting", "sr"], columns="mer", values="war", sort=False
+            )
+            pivot["Avg."] = pivot.mean(axis=1)
+            console.print(
+                pivot.round(3).to_markdown()
+                if hasattr(pivot, "to_markdown")
+                else pivot.round(3).to_string()
+            )
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML (see configs/).")],
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: executor.workers or all cores).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """Run a benchmark config; writes results, predictions, provenance and the report to its run directory.
+
+    A run that is interrupted resumes where it stopped when started again (stage outputs are cached).
+    """
+    from srmer.bench.config import load_config
+    from srmer.bench.runner import run as run_benchmark
+
+    cfg = load_config(config)
+    result = run_benchmark(cfg, workers=workers, quiet=quiet)
+    _print_table(result.run_dir)
+    if result.skipped:
+        err_console.print(
+            f"[yellow]{len(result.skipped)} clip(s) skipped[/yellow] (listed in provenance.json and the report)"
+        )
+    console.print(f"\nrun directory: {result.run_dir}")
+
+
+@app.command()
+def demo(
+    data: Annotated[
+        Path, typer.Option(help="Where the synthetic dataset lives (generated if absent).")
+    ] = DEMO_DATA,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: all cores).")
+    ] = None,
+) -> None:
+    """Generate the built-in synthetic dataset (if absent) and run configs/demo.yaml on it."""
+    import yaml
+
+    from srmer.bench.config import parse_config
+    from srmer.bench.runner import run as run_benchmark
+    from srmer.data import synthetic
+
+    raw = yaml.safe_load((PACKAGE_CONFIGS / "demo.yaml").read_text())
+    raw["datasets"][0]["root"] = str(data / "casme2")
+    raw["sr_pool"] = str(data / "sr_pool")
+    cfg = parse_config(raw, "demo.yaml")
+    synthetic.ensure_demo_data(data, console=err_console)
+    result = run_benchmark(cfg, workers=workers)
+    _print_table(result.run_dir)
+    console.print(f"\nreport: {result.run_dir / 'report' / 'report.html'}")
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `srmer run`.")],
+) -> None:
+    """(Re)write the HTML, Markdown and LaTeX report of a run directory."""
+    from srmer.bench.report import write_report
+
+    if not (run_dir / "results.csv").is_file():
+        raise SrmerError(
+            f"{run_dir} is not a run directory (no results.csv); run `srmer run CONFIG` first"
+        )
+    path = write_report(run_dir)
+    console.print(f"report: {path}")
+
+
+@app.command(name="list")
+def list_methods() -> None:
+    """List registered datasets, degradations, SR and MER methods with one-line descriptions."""
+    from rich.table import Table
+
+    from srmer.data.registry import DATASETS
+    from srmer.mer.registry import MER_METHODS, get_class
+    from srmer.sr.methods import SR_METHODS, get_method_class
+
+    t = Table("kind", "name", "description", title="srmer methods", show_lines=False)
+    for name, (_, desc) in sorted(DATASETS.items()):
+        t.add_row("dataset", name, desc)
+    try:
+        from srmer.degrade import DEGRADATIONS
+
+        for name, entry in sorted(DEGRADATIONS.items()):
+            t.add_row(
+                "degradation",
+                name,
+                getattr(entry, "description", "")
+                or str(entry.__doc__ or "").strip().split("\n")[0],
+            )
+    except ImportError:
+        t.add_row("degradation", "bicubic", "MATLAB-compatible bicubic down-sampling (seed 000)")
+    for name in SR_METHODS:
+        try:
+            cls = get_method_class(name)
+            desc = cls.description
+            scales = getattr(cls, "scale_support", None)
+            if scales:
+                desc += f" [{scales() if callable(scales) else scales}]"
+        except ImportError as e:  # an optional dependency missing: say so instead of crashing
+            desc = f"(unavailable: {e})"
+        t.add_row("sr", name, desc)
+    for name in MER_METHODS:
+        try:
+            desc = get_class(name).description
+        except ImportError as e:
+            desc = f"(unavailable: {e})"
+        t.add_row("mer", name, desc)
+    console.print(t)
+
+
+@datasets_app.command("check")
+def datasets_check(
+    name: Annotated[str, typer.Argument(help="Dataset name (casme2, samm, smic, casme3, rafdb).")],
+    root: Annotated[Path, typer.Argument(help="The dataset's root folder.")],
+) -> None:
+    """Validate a dataset copy: counts per subject and class under each class map, and every problem found."""
+    from srmer.data.check import check_dataset
+
+    rep = check_dataset(name, root)
+    console.print(rep.render())
+
+
+@cache_app.command("info")
+def cache_info(
+    path: Annotated[
+        Path, typer.Argument(help="Cache folder (a run's cache/ or the config's `cache:`).")
+    ],
+) -> None:
+    """Entries and size per stage."""
+    from rich.table import Table
+
+    from srmer.bench.cache import Cache
+
+    info = Cache(path).info()
+    t = Table("stage", "entries", "MiB", title=f"cache {path}")
+    for stage, d in info.items():
+        t.add_row(stage, str(d["entries"]), f"{d['bytes'] / 2**20:.1f}")
+    console.print(t if info else f"cache {path} is empty")
+
+
+@cache_app.command("clear")
+def cache_clear(
+    path: Annotated[Path, typer.Argument(help="Cache folder.")],
+    stage: Annotated[
+        str | None,
+        typer.Option(help="Only this stage (hr, lr, sr, repr, quality, fold, sr_models)."),
+    ] = None,
+) -> None:
+    """Delete cached stage outputs (everything, or one stage)."""
+    from srmer.bench.cache import Cache
+
+    n = Cache(path).clear(stage)
+    console.print(f"removed {n} entries")
+
+
+def main() -> None:
+    """Entry point: user errors print one clear message (no traceback) and exit with status 2."""
+    try:
+        app()
+    except SrmerError as err:
+        err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print(
+            "interrupted: finished work is cached; run the same command again to resume"
+        )
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -98,9 +98,7 @@ class ClassMap:
         else:
             table = _MAPS[name]
             if dataset not in table:
-                raise UnknownMethodError(
-                    f"dataset for class map {name!r}", dataset, list(table)
-                )
+                raise UnknownMethodError(f"dataset for class map {name!r}", dataset, list(table))
             groups = table[dataset]
         self.dataset = dataset
         self.name = name

@@ -14,7 +14,10 @@ Loader = Callable[..., SampleSet]
 # name -> ("module:function", one-line description); modules are imported lazily so one broken
 # optional dependency never breaks the others.
 DATASETS: dict[str, tuple[str, str]] = {
-    "casme2": ("srmer.data.casme2:load_casme2", "CASME II (26 subjects, 200 fps), official layout and coding sheet"),
+    "casme2": (
+        "srmer.data.casme2:load_casme2",
+        "CASME II (26 subjects, 200 fps), official layout and coding sheet",
+    ),
 }
 
 

@@ -37,8 +37,11 @@ def read_image(path: str | Path, grey: bool = False) -> np.ndarray:
     flag = cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_COLOR
     img = cv2.imread(str(path), flag)
     if img is None:
-        raise ClipError(str(path), "frame file cannot be decoded (corrupt or not an image)",
-                        "replace the file with a readable image")
+        raise ClipError(
+            str(path),
+            "frame file cannot be decoded (corrupt or not an image)",
+            "replace the file with a readable image",
+        )
     if not grey:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     return img
@@ -73,7 +76,9 @@ def write_image(path: str | Path, img: np.ndarray, quality: int = 95) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if path.suffix.lower() in (".jpg", ".jpeg") else []
+    params = (
+        [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if path.suffix.lower() in (".jpg", ".jpeg") else []
+    )
     if not cv2.imwrite(str(path), img, params):
         raise OSError(f"could not write image {path}")
 

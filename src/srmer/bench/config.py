@@ -1,0 +1,246 @@
+"""Experiment configuration: a YAML file validated with pydantic.
+
+Every error names the config file and the field at fault (``sr[2].name``) and what to do. Methods are
+given either by name (``lbptop``) or as a mapping with their options
+(``{name: lbptop, radii: [1, 1, 4]}``). Relative paths are resolved against the current directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from srmer.errors import ConfigError
+
+VALID_RESOLUTIONS_HINT = (
+    "side lengths in pixels smaller than preprocess.size, e.g. [16, 32, 64, 128]"
+)
+
+
+class MethodSpec(BaseModel):
+    """A method name plus its options (everything but ``name``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_short_forms(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"name": value, "options": {}}
+        if isinstance(value, dict) and "name" in value and "options" not in value:
+            rest = {k: v for k, v in value.items() if k != "name"}
+            return {"name": value["name"], "options": rest}
+        return value
+
+    @property
+    def label(self) -> str:
+        """Name used in tables; ``label`` option overrides (to compare two settings of one method)."""
+        return str(self.options.get("label", self.name))
+
+    def kwargs(self) -> dict[str, Any]:
+        """Options passed to the method's constructor (``label`` is for tables only)."""
+        return {k: v for k, v in self.options.items() if k != "label"}
+
+
+class DatasetSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    root: Path
+    classes: str = "4class"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _known_dataset(cls, v: str) -> str:
+        from srmer.data.registry import DATASETS
+
+        if v not in DATASETS:
+            raise ValueError(f"unknown dataset {v!r}; choose one of: {', '.join(sorted(DATASETS))}")
+        return v
+
+    @field_validator("classes")
+    @classmethod
+    def _known_map(cls, v: str) -> str:
+        from srmer.data.classmaps import CLASS_MAPS
+
+        if v not in CLASS_MAPS:
+            raise ValueError(f"unknown class map {v!r}; choose one of: {', '.join(CLASS_MAPS)}")
+        return v
+
+
+class PreprocessSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    #: side of the HR face clip (seed 000: 256)
+    size: int = Field(256, ge=16, le=4096)
+    #: detect and crop the face (box fixed from the onset frame); off for pre-cropped data
+    crop_faces: bool = False
+    #: ``all`` frames onset..offset, or a fixed count by temporal interpolation (``temporal``)
+    frames: Literal["all"] | int = "all"
+    temporal: Literal["tim", "linear"] = "linear"
+
+
+class ExecutorSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["local", "ray"] = "local"
+    #: worker processes; default = number of cores
+    workers: int | None = Field(None, ge=1)
+    #: Ray cluster address (``auto`` to join a running cluster; empty for a local Ray instance)
+    address: str | None = None
+
+
+def _check_name(spec: MethodSpec, registry: dict, kind: str) -> MethodSpec:
+    if spec.name not in registry:
+        raise ValueError(
+            f"unknown {kind} {spec.name!r}; choose one of: {', '.join(sorted(registry))} "
+            f"(`srmer list` describes each)"
+        )
+    return spec
+
+
+def _sr_name(spec: MethodSpec) -> MethodSpec:
+    from srmer.sr.methods import SR_METHODS
+
+    return _check_name(spec, SR_METHODS, "SR method")
+
+
+def _mer_name(spec: MethodSpec) -> MethodSpec:
+    from srmer.mer.registry import MER_METHODS
+
+    return _check_name(spec, MER_METHODS, "MER method")
+
+
+# Validating per item puts the index in the error location (`sr[2]`).
+SRSpec = Annotated[MethodSpec, AfterValidator(_sr_name)]
+MERSpec = Annotated[MethodSpec, AfterValidator(_mer_name)]
+
+
+def _unique_labels(specs: list[MethodSpec], kind: str) -> list[MethodSpec]:
+    labels = [s.label for s in specs]
+    dup = {x for x in labels if labels.count(x) > 1}
+    if dup:
+        raise ValueError(
+            f"{kind}s {sorted(dup)} appear twice; give each a distinct `label:` option"
+        )
+    return specs
+
+
+class Config(BaseModel):
+    """A benchmark: datasets x resolutions x SR methods x MER methods under one protocol."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    datasets: list[DatasetSpec] = Field(min_length=1)
+    preprocess: PreprocessSpec = Field(default_factory=PreprocessSpec)
+    resolutions: list[int] = Field(default_factory=lambda: [16, 32, 64, 128], min_length=1)
+    #: include the HR reference row (seed 000's "256x256")
+    reference: bool = True
+    degradation: MethodSpec = Field(default_factory=lambda: MethodSpec(name="bicubic"))
+    sr: list[SRSpec] = Field(
+        default_factory=lambda: [MethodSpec(name="none"), MethodSpec(name="bicubic")], min_length=1
+    )
+    mer: list[MERSpec] = Field(min_length=1)
+    protocol: Literal["loso"] = "loso"
+    seed: int = 0
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    #: run directory (default runs/<name>)
+    output: Path | None = None
+    #: stage cache (default <output>/cache); share one between runs to reuse stage outputs
+    cache: Path | None = None
+    #: folder of HR face images of identities NOT in the evaluation data, for training SR models
+    sr_pool: Path | None = None
+
+    @field_validator("sr")
+    @classmethod
+    def _unique_sr(cls, v: list[MethodSpec]) -> list[MethodSpec]:
+        return _unique_labels(v, "SR method")
+
+    @field_validator("mer")
+    @classmethod
+    def _unique_mer(cls, v: list[MethodSpec]) -> list[MethodSpec]:
+        return _unique_labels(v, "MER method")
+
+    @field_validator("degradation")
+    @classmethod
+    def _known_degradation(cls, v: MethodSpec) -> MethodSpec:
+        try:
+            from srmer.degrade import DEGRADATIONS
+        except ImportError:  # registry not available: only seed 000's bicubic
+            DEGRADATIONS = {"bicubic": None}
+        if v.name not in DEGRADATIONS:
+            raise ValueError(
+                f"unknown degradation {v.name!r}; choose one of: {', '.join(sorted(DEGRADATIONS))}"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _resolutions_below_size(self) -> Config:
+        bad = [r for r in self.resolutions if not 4 <= r < self.preprocess.size]
+        if bad:
+            raise ValueError(
+                f"resolutions {bad} are not below preprocess.size={self.preprocess.size}; use {VALID_RESOLUTIONS_HINT}"
+            )
+        return self
+
+    @property
+    def output_dir(self) -> Path:
+        return self.output if self.output is not None else Path("runs") / self.name
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.cache if self.cache is not None else self.output_dir / "cache"
+
+
+def _format_error(source: str, err: ValidationError) -> str:
+    lines = [f"invalid config {source}:"]
+    for e in err.errors():
+        loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in e["loc"]).replace(
+            ".[", "["
+        )
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (misspelt? see configs/demo.yaml for the accepted fields)"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        lines.append(f"  field `{loc or '(top level)'}`: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: dict[str, Any], source: str = "<dict>") -> Config:
+    """Validate a config mapping; raises :class:`ConfigError` naming each bad field."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid config {source}: expected a mapping of fields at the top level")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_error(source, err)) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML experiment config."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist (ready configs are in configs/)")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config {path} is not valid YAML: {err}") from None
+    return parse_config(data, str(path))
+
+
+def dump_config(config: Config) -> str:
+    """The config as YAML (paths as strings), as written to the run directory."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

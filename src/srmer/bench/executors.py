@@ -1,0 +1,98 @@
+"""Executors run independent jobs (clips, folds) in parallel: ``local`` (process pool) or ``ray``.
+
+Jobs are top-level functions of picklable arguments, so any executor gives the same results; the
+order of results follows the order of the jobs whatever order they finish in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from typing import Any
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+@contextmanager
+def _single_threaded_children() -> Iterator[None]:
+    # Workers already run in parallel: BLAS/OpenMP threads inside each would oversubscribe the cores.
+    # Spawned children inherit the environment present when they start.
+    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
+    os.environ.update(dict.fromkeys(_THREAD_VARS, "1"))
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _worker_init() -> None:
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+
+
+class LocalExecutor:
+    """Process-pool executor (``workers`` processes; 1 runs jobs inline in this process)."""
+
+    kind = "local"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            import multiprocessing as mp
+
+            with _single_threaded_children():
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    mp_context=mp.get_context("spawn"),
+                    initializer=_worker_init,
+                )
+        return self._pool
+
+    def imap(
+        self, fn: Callable[[Any], Any], jobs: Iterable[Any], gpu: bool = False
+    ) -> Iterator[tuple[int, Any]]:
+        """Yield ``(job_index, result)`` as jobs finish (``gpu`` is a placement hint for Ray)."""
+        jobs = list(jobs)
+        if self.workers == 1 or len(jobs) <= 1:
+            for i, job in enumerate(jobs):
+                yield i, fn(job)
+            return
+        pool = self._get_pool()
+        futures = {pool.submit(fn, job): i for i, job in enumerate(jobs)}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+def make_executor(kind: str = "local", workers: int | None = None, address: str | None = None):
+    """Executor from the config's ``executor`` section."""
+    if kind == "local":
+        return LocalExecutor(workers)
+    if kind == "ray":
+        from srmer.bench.ray_executor import RayExecutor
+
+        return RayExecutor(address=address, workers=workers)
+    raise ValueError(f"unknown executor kind {kind!r}; use 'local' or 'ray'")

@@ -1,0 +1,575 @@
+"""The benchmark runner: load -> preprocess -> degrade -> SR -> represent -> LOSO -> metrics -> report.
+
+Work is split into two kinds of independent jobs, both cached (``srmer.bench.cache``) and run by an
+executor (``srmer.bench.executors``):
+
+* a **clip job** streams one clip: reads its frames, builds the HR clip, and for every (resolution,
+  SR) setting makes the LR and SR clips, their PSNR/SSIM and every MER method's representation. Only
+  the small representations come back, so memory is bounded by a few clips, never the dataset;
+* a **fold job** runs the LOSO protocol of one (dataset, setting, MER) cell on the cached
+  representations: every estimator is fitted on the training subjects of its fold only.
+
+A killed run loses nothing that finished: each clip's and cell's outputs are stored atomically and a
+re-run finds them in the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from srmer.bench.cache import Cache, atomic_write_text, make_key
+from srmer.bench.config import Config, MethodSpec, dump_config
+from srmer.bench.executors import make_executor
+from srmer.bench.plan import Setting, expand
+from srmer.data import SampleSet, load
+from srmer.data.sample import Sample
+from srmer.errors import ClipError
+
+#: version of the HR-clip stage (reading, cropping, resizing); bump when it changes
+HR_VERSION = 1
+PACKAGES = (
+    "srmer",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "scikit-image",
+    "opencv-contrib-python-headless",
+    "torch",
+    "pandas",
+    "statsmodels",
+    "pydantic",
+)
+
+
+# ----------------------------------------------------------------------------------------- helpers
+def clip_fingerprint(sample: Sample) -> str:
+    """Key of a clip's source data: its identity and every frame file's size and mtime."""
+    h = hashlib.sha256(sample.key.encode())
+    for p in sample.frames:
+        try:
+            st = Path(p).stat()
+            h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}".encode())
+        except OSError:
+            h.update(f"{p}|missing".encode())
+    return h.hexdigest()
+
+
+def clip_seed(seed: int, key: str) -> int:
+    """Per-clip seed for random degradations: fixed by the config seed and the clip, not the order."""
+    return int.from_bytes(hashlib.sha256(f"{seed}|{key}".encode()).digest()[:4], "little")
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass
+class ClipPlan:
+    """Everything a clip job needs (picklable)."""
+
+    cache_root: str
+    preprocess: dict[str, Any]
+    degradation: dict[str, Any]
+    settings: list[Setting]
+    mer: list[MethodSpec]
+    seed: int
+    sr_context: dict[str, Any] = field(default_factory=dict)
+
+
+_METHOD_MEMO: dict[str, Any] = {}
+
+
+def _memo(kind: str, spec: MethodSpec, factory):
+    key = kind + json.dumps(spec.model_dump(mode="json"), sort_keys=True)
+    if key not in _METHOD_MEMO:
+        _METHOD_MEMO[key] = factory()
+    return _METHOD_MEMO[key]
+
+
+def _sr_method(spec: MethodSpec, context: dict[str, Any]):
+    from srmer.sr.methods import get_method
+
+    def build():
+        m = get_method(spec.name, **spec.kwargs())
+        if m.needs_preparation:
+            m.prepare(**context)  # loads the weights trained by the main process from the cache
+        return m
+
+    return _memo("sr", spec, build)
+
+
+def _mer_method(spec: MethodSpec):
+    from srmer.mer.registry import create
+
+    return _memo("mer", spec, lambda: create(spec.name, **spec.kwargs()))
+
+
+def read_hr_clip(sample: Sample, preprocess: dict[str, Any]) -> np.ndarray:
+    """HR face clip ``(T, S, S, 3)`` uint8 of a sample under the ``preprocess`` settings."""
+    from srmer.degrade import resize_clip
+    from srmer.video.io import read_frames
+
+    clip = read_frames(sample.frames)
+    if preprocess.get("crop_faces"):
+        from srmer.video import crop_faces
+
+        clip = crop_faces(clip, size=preprocess["size"])
+    size = preprocess["size"]
+    if clip.shape[1:3] != (size, size):
+        clip = resize_clip(clip, size)
+    frames = preprocess.get("frames", "all")
+    if frames != "all":
+        from srmer.video import temporal
+
+        fn = (
+            temporal.tim_interpolate
+            if preprocess.get("temporal") == "tim"
+            else temporal.linear_interpolate
+        )
+        clip = fn(clip, int(frames))
+    return clip
+
+
+def degrade_clip(hr: np.ndarray, size: int, degradation: dict[str, Any], seed: int) -> np.ndarray:
+    """LR clip ``(T, size, size, 3)`` uint8 under the configured degradation."""
+    name, options = degradation["name"], degradation.get("options", {})
+    if name == "bicubic" and not options:
+        from srmer.degrade import resize_clip
+
+        return resize_clip(hr, size)
+    from srmer.degrade import get_degradation
+
+    return get_degradation({"name": name, **options})(hr, size, seed=seed)
+
+
+def _setting_keys(plan: ClipPlan, sample: Sample) -> dict[str, Any]:
+    """Cache keys of every stage output of one clip (computed without touching the frames)."""
+    from srmer.sr.methods import get_method_class
+
+    hr_key = make_key("hr", plan.preprocess, [clip_fingerprint(sample)], HR_VERSION)
+    seed = clip_seed(plan.seed, sample.key)
+    keys: dict[str, Any] = {"hr": hr_key, "settings": {}}
+    for st in plan.settings:
+        if st.is_reference:
+            lr_key = sr_key = hr_key
+        else:
+            lr_key = make_key(
+                "lr", {**plan.degradation, "size": st.resolution, "seed": seed}, [hr_key]
+            )
+            sr_cls = get_method_class(st.sr.name)
+            sr_key = make_key(
+                "sr",
+                {"name": st.sr.name, **st.sr.kwargs(), "size": st.hr_size},
+                [lr_key],
+                sr_cls.version,
+            )
+        reprs = {}
+        for spec in plan.mer:
+            from srmer.mer.registry import get_class
+
+            cls = get_class(spec.name)
+            reprs[spec.label] = make_key(
+                "repr", {"name": spec.name, **spec.kwargs()}, [sr_key], cls.version
+            )
+        keys["settings"][st.id] = {
+            "lr": lr_key,
+            "sr": sr_key,
+            "repr": reprs,
+            "quality": make_key("quality", {}, [sr_key, hr_key], 1),
+        }
+    return keys
+
+
+def clip_job(args: tuple[ClipPlan, Sample]) -> dict[str, Any]:
+    """Process one clip for every setting; returns representations and quality, or the skip reason."""
+    plan, sample = args
+    cache = Cache(plan.cache_root)
+    keys = _setting_keys(plan, sample)
+    out: dict[str, Any] = {"clip": sample.key, "repr": {}, "quality": {}, "timings": {}}
+    hr: np.ndarray | None = None
+    t0 = time.perf_counter()
+    try:
+        for st in plan.settings:
+            k = keys["settings"][st.id]
+            reprs = {lab: cache.load("repr", key) for lab, key in k["repr"].items()}
+            quality = (
+                None
+                if st.is_reference or st.sr.name == "none"
+                else cache.load("quality", k["quality"])
+            )
+            need_quality = not (st.is_reference or st.sr.name == "none") and quality is None
+            if all(v is not None for v in reprs.values()) and not need_quality:
+                out["repr"][st.id] = {lab: v["x"] for lab, v in reprs.items()}
+                if quality is not None:
+                    out["quality"][st.id] = quality["meta"]
+                continue
+            if hr is None:
+                hr = read_hr_clip(sample, plan.preprocess)
+            t = time.perf_counter()
+            if st.is_reference:
+                sr = hr
+            else:
+                lr = degrade_clip(
+                    hr, st.resolution, plan.degradation, clip_seed(plan.seed, sample.key)
+                )
+                out["timings"]["degrade"] = (
+                    out["timings"].get("degrade", 0) + time.perf_counter() - t
+                )
+                t = time.perf_counter()
+                sr = _sr_method(st.sr, plan.sr_context).upscale(lr, st.hr_size)
+                out["timings"]["sr"] = out["timings"].get("sr", 0) + time.perf_counter() - t
+            if need_quality:
+                from srmer.quality import psnr_clip, ssim_clip
+
+                q = {"psnr": float(psnr_clip(sr, hr)), "ssim": float(ssim_clip(sr, hr))}
+                cache.save("quality", k["quality"], {}, meta=q)
+                out["quality"][st.id] = q
+            elif quality is not None:
+                out["quality"][st.id] = quality["meta"]
+            t = time.perf_counter()
+            got = {}
+            for spec in plan.mer:
+                lab = spec.label
+                if reprs[lab] is not None:
+                    got[lab] = reprs[lab]["x"]
+                    continue
+                x = np.asarray(
+                    _mer_method(spec).represent(sr, sample.onset_index, sample.apex_index),
+                    dtype=np.float32,
+                )
+                cache.save("repr", k["repr"][lab], {"x": x})
+                got[lab] = x
+            out["timings"]["represent"] = (
+                out["timings"].get("represent", 0) + time.perf_counter() - t
+            )
+            out["repr"][st.id] = got
+    except ClipError as err:
+        return {"clip": sample.key, "skipped": str(err)}
+    out["timings"]["clip_total"] = time.perf_counter() - t0
+    return out
+
+
+def fold_job(args: tuple[MethodSpec, np.ndarray, np.ndarray, np.ndarray, int, int]) -> np.ndarray:
+    """LOSO predictions of one (dataset, setting, MER) cell."""
+    from srmer.eval.protocol import loso_predict
+
+    spec, X, y, groups, n_classes, seed = args
+    mer = _mer_method(spec)
+    return loso_predict(lambda: mer.estimator(n_classes, seed), X, y, groups)
+
+
+# ------------------------------------------------------------------------------------------ runner
+@dataclass
+class RunResult:
+    run_dir: Path
+    results: pd.DataFrame
+    skipped: list[dict[str, str]]
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    )
+
+
+def _sr_pool_images(config: Config) -> list[str]:
+    if config.sr_pool is None:
+        return []
+    exts = {".png", ".jpg", ".jpeg", ".bmp"}
+    return sorted(str(p) for p in Path(config.sr_pool).rglob("*") if p.suffix.lower() in exts)
+
+
+def prepare_sr_methods(config: Config, cache: Cache, device: str, log) -> dict[str, Any]:
+    """Train (or load) every learned SR method that has no checkpoint, once, before the clip jobs."""
+    from srmer.sr.methods import get_method
+
+    context = {
+        "pool_images": _sr_pool_images(config),
+        "device": device,
+        "cache_dir": str(cache.root / "sr_models"),
+        "seed": config.seed,
+    }
+    for spec in config.sr:
+        m = get_method(spec.name, **spec.kwargs())
+        if m.needs_preparation:
+            if not context["pool_images"] and not spec.options.get("checkpoint"):
+                from srmer.errors import ConfigError
+
+                raise ConfigError(
+                    f"SR method {spec.label!r} needs training images or a checkpoint: set `sr_pool:` to a "
+                    f"folder of HR faces of identities not in the evaluation data, or give `checkpoint:`"
+                )
+            log(f"preparing SR method {spec.label} (trained once, then cached)")
+            m.prepare(**context)
+    return context
+
+
+def run(
+    config: Config, workers: int | None = None, quiet: bool = False, write_report: bool = True
+) -> RunResult:
+    """Run a benchmark config end to end and write its run directory.
+
+    Parameters
+    ----------
+    config : Config
+        Validated experiment config.
+    workers : int, optional
+        Override ``executor.workers``.
+    quiet : bool
+        No progress bars.
+    write_report : bool
+        Write the HTML/Markdown/LaTeX report at the end.
+
+    Returns
+    -------
+    RunResult
+        Run directory, results table (one row per dataset x setting x MER) and skipped clips.
+    """
+    from rich.console import Console
+
+    console = Console(stderr=True, quiet=quiet)
+    run_dir = config.output_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cache = Cache(config.cache_dir)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    timings: dict[str, float] = {}
+    settings = expand(config)
+    atomic_write_text(run_dir / "config.yaml", dump_config(config))
+    atomic_write_text(
+        run_dir / "plan.json",
+        json.dumps(
+            {
+                "settings": [s.id for s in settings],
+                "mer": [m.label for m in config.mer],
+                "datasets": [d.name for d in config.datasets],
+            },
+            indent=2,
+        ),
+    )
+    device = resolve_device(config.device)
+
+    t = time.perf_counter()
+    sr_context = prepare_sr_methods(config, cache, device, console.log)
+    timings["sr_prepare"] = time.perf_counter() - t
+
+    rows, pred_rows, quality_rows, skipped = [], [], [], []
+    executor = make_executor(
+        config.executor.kind, workers or config.executor.workers, config.executor.address
+    )
+    with executor, _progress() if not quiet else _NullProgress() as progress:
+        for ds in config.datasets:
+            t = time.perf_counter()
+            samples: SampleSet = load(ds.name, ds.root, classes=ds.classes, **ds.options)
+            timings[f"load:{ds.name}"] = time.perf_counter() - t
+            skipped += [
+                {"dataset": ds.name, "clip": s.clip, "problem": s.problem} for s in samples.skipped
+            ]
+            plan = ClipPlan(
+                str(cache.root),
+                config.preprocess.model_dump(mode="json"),
+                config.degradation.model_dump(mode="json"),
+                settings,
+                config.mer,
+                config.seed,
+                sr_context,
+            )
+
+            # clip stage: stream clips, keep only representations
+            t = time.perf_counter()
+            task = progress.add_task(f"{ds.name}: clips", total=len(samples))
+            per_clip: dict[int, dict[str, Any]] = {}
+            stage_t: dict[str, float] = {}
+            for i, res in executor.imap(
+                clip_job, [(plan, s) for s in samples], gpu=device.startswith("cuda")
+            ):
+                if "skipped" in res:
+                    skipped.append(
+                        {"dataset": ds.name, "clip": res["clip"], "problem": res["skipped"]}
+                    )
+                else:
+                    per_clip[i] = res
+                    for k, v in res["timings"].items():
+                        stage_t[k] = stage_t.get(k, 0.0) + v
+                progress.advance(task)
+            timings[f"clips:{ds.name}"] = time.perf_counter() - t
+            timings.update({f"{k}:{ds.name} (cpu-s)": v for k, v in stage_t.items()})
+            kept = sorted(per_clip)
+            if len(kept) < 2:
+                from srmer.errors import DatasetError
+
+                raise DatasetError(
+                    f"dataset {ds.name} at {ds.root}: fewer than 2 usable clips; see the skipped list"
+                )
+            used = [samples[i] for i in kept]
+            y = np.array([s.label for s in used])
+            groups = np.array([s.subject for s in used])
+
+            # fold stage: one LOSO job per (setting, MER) cell
+            t = time.perf_counter()
+            cells, jobs, keys = [], [], []
+            for st in settings:
+                for spec in config.mer:
+                    X = np.stack([per_clip[i]["repr"][st.id][spec.label] for i in kept])
+                    fkey = make_key(
+                        "fold",
+                        {
+                            "mer": spec.model_dump(mode="json"),
+                            "seed": config.seed,
+                            "protocol": config.protocol,
+                        },
+                        [
+                            hashlib.sha256(X.tobytes()).hexdigest(),
+                            hashlib.sha256(y.tobytes() + "|".join(groups).encode()).hexdigest(),
+                        ],
+                    )
+                    cells.append((st, spec))
+                    keys.append(fkey)
+                    jobs.append((spec, X, y, groups, len(samples.classes), config.seed))
+            preds: dict[int, np.ndarray] = {}
+            todo = []
+            for j, fkey in enumerate(keys):
+                hit = cache.load("fold", fkey)
+                if hit is not None:
+                    preds[j] = hit["y_pred"]
+                else:
+                    todo.append(j)
+            task = progress.add_task(f"{ds.name}: LOSO folds", total=len(jobs))
+            progress.advance(task, len(jobs) - len(todo))
+            for jj, y_pred in executor.imap(fold_job, [jobs[j] for j in todo]):
+                j = todo[jj]
+                cache.save("fold", keys[j], {"y_pred": y_pred})
+                preds[j] = y_pred
+                progress.advance(task)
+            timings[f"folds:{ds.name}"] = time.perf_counter() - t
+
+            from srmer.eval.metrics import all_metrics
+
+            for j, (st, spec) in enumerate(cells):
+                y_pred = preds[j]
+                q = [per_clip[i]["quality"].get(st.id) for i in kept]
+                q = [x for x in q if x]
+                m = all_metrics(y, y_pred)
+                rows.append(
+                    {
+                        "dataset": ds.name,
+                        "class_map": ds.classes,
+                        "degradation": config.degradation.label,
+                        "resolution": st.resolution,
+                        "setting": st.name,
+                        "sr": st.sr_label,
+                        "mer": spec.label,
+                        **m,
+                        "n_clips": len(kept),
+                        "psnr": float(np.mean([x["psnr"] for x in q])) if q else np.nan,
+                        "ssim": float(np.mean([x["ssim"] for x in q])) if q else np.nan,
+                    }
+                )
+                pred_rows += [
+                    {
+                        "dataset": ds.name,
+                        "resolution": st.resolution,
+                        "setting": st.name,
+                        "sr": st.sr_label,
+                        "mer": spec.label,
+                        "subject": s.subject,
+                        "clip": s.clip,
+                        "y_true": samples.classes[a],
+                        "y_pred": samples.classes[b],
+                    }
+                    for s, a, b in zip(used, y, y_pred, strict=True)
+                ]
+            for st in settings:
+                q = [per_clip[i]["quality"].get(st.id) for i in kept]
+                q = [x for x in q if x]
+                if q:
+                    quality_rows.append(
+                        {
+                            "dataset": ds.name,
+                            "resolution": st.resolution,
+                            "setting": st.name,
+                            "sr": st.sr_label,
+                            "psnr": float(np.mean([x["psnr"] for x in q])),
+                            "ssim": float(np.mean([x["ssim"] for x in q])),
+                        }
+                    )
+
+    results = pd.DataFrame(rows)
+    _write_table(run_dir / "results", results)
+    _write_table(run_dir / "predictions", pd.DataFrame(pred_rows), parquet=False)
+    _write_table(run_dir / "quality", pd.DataFrame(quality_rows), parquet=False)
+    provenance = {
+        "versions": _versions(),
+        "seed": config.seed,
+        "timings": timings,
+        "skipped": skipped,
+        "started": started,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "device": device,
+        "machine": f"{platform.node()} {platform.machine()} "
+        f"{platform.processor() or ''} python {platform.python_version()}".strip(),
+        "executor": {"kind": config.executor.kind, "workers": executor.workers},
+    }
+    atomic_write_text(run_dir / "provenance.json", json.dumps(provenance, indent=2))
+    if write_report:
+        t = time.perf_counter()
+        try:
+            from srmer.bench.report import write_report as _write_report
+        except ImportError:
+            _write_report = None
+        if _write_report is not None:
+            _write_report(run_dir)
+        timings["report"] = time.perf_counter() - t
+    return RunResult(run_dir, results, skipped)
+
+
+def _write_table(stem: Path, df: pd.DataFrame, parquet: bool = True) -> None:
+    atomic_write_text(stem.with_suffix(".csv"), df.to_csv(index=False))
+    if parquet:
+        import io
+
+        from srmer.bench.cache import atomic_write_bytes
+
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        atomic_write_bytes(stem.with_suffix(".parquet"), buf.getvalue())
+
+
+class _NullProgress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add_task(self, *a, **k):
+        return 0
+
+    def advance(self, *a, **k):
+        pass

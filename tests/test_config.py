@@ -1,0 +1,54 @@
+import pytest
+import yaml
+
+from srmer.bench.config import load_config, parse_config
+from srmer.bench.plan import expand
+from srmer.errors import ConfigError
+
+BASE = {"name": "t", "datasets": [{"name": "casme2", "root": "/x"}], "mer": ["lbptop"]}
+
+
+def test_defaults_and_short_forms():
+    cfg = parse_config({**BASE, "sr": ["none", {"name": "bicubic", "label": "bic"}]})
+    assert [s.name for s in cfg.sr] == ["none", "bicubic"]
+    assert cfg.sr[1].label == "bic" and cfg.sr[1].kwargs() == {}
+    assert cfg.resolutions == [16, 32, 64, 128] and cfg.degradation.name == "bicubic"
+
+
+def test_unknown_sr_method_names_the_field():
+    with pytest.raises(ConfigError) as e:
+        parse_config({**BASE, "sr": ["none", "edsrr"]}, "my.yaml")
+    msg = str(e.value)
+    assert "my.yaml" in msg and "sr[1]" in msg and "edsrr" in msg and "bicubic" in msg
+
+
+def test_unknown_mer_and_misspelt_field():
+    with pytest.raises(ConfigError, match=r"mer\[0\]"):
+        parse_config({**BASE, "mer": ["lbp-top"]})
+    with pytest.raises(ConfigError, match="resolution.*unknown field"):
+        parse_config({**BASE, "resolution": [16]})
+
+
+def test_resolution_must_be_below_hr_size():
+    with pytest.raises(ConfigError, match="preprocess.size"):
+        parse_config({**BASE, "resolutions": [16, 256]})
+
+
+def test_missing_config_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_demo_config_is_valid():
+    from srmer.cli import PACKAGE_CONFIGS
+
+    cfg = parse_config(yaml.safe_load((PACKAGE_CONFIGS / "demo.yaml").read_text()))
+    settings = expand(cfg)
+    names = [s.name for s in settings]
+    assert names[0] == "256x256"
+    assert {"16x16", "16to256", "128x128", "128to256"} <= set(names)
+    assert len(settings) == 1 + len(cfg.resolutions) * len(cfg.sr)
