@@ -11,6 +11,7 @@ from srmer.mer.base import MERMethod
 # name -> "module:Class"; descriptions live on the classes (shown by `srmer list`).
 MER_METHODS: dict[str, str] = {
     "lbptop": "srmer.mer.descriptors:LBPTOP",
+    "lbpsip": "srmer.mer.descriptors:LBPSIP",
 }
 
 

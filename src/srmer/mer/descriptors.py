@@ -1,0 +1,397 @@
+"""Hand-crafted descriptor + SVM micro-expression recognition methods.
+
+Every method here is a :class:`DescriptorMethod`: ``represent`` turns an RGB or grey clip into one
+descriptor vector (a function of :mod:`srmer.features`), ``estimator`` returns a
+:class:`DescriptorSVM`. Config options are split between the two: the descriptor's own parameters
+(``radii``, ``blocks``, ...) and the classifier options shared by all methods:
+
+``kernel``
+    ``linear`` (seed 000: "linear kernel based SVM throughout"; the default), ``poly`` or ``rbf``
+    (seed 001 section 2.4 lists the three LIBSVM kernels).
+``C``, ``gamma``, ``degree``, ``coef0``
+    Kernel parameters as in :class:`sklearn.svm.SVC` (LIBSVM). Defaults ``C=1``, ``gamma="scale"``,
+    ``degree=3``, ``coef0=0``.
+``scale``
+    ``none`` (default), ``standard`` or ``minmax``: optional feature scaling fitted on the training
+    subjects only. Seed 000 feeds the normalised histograms to the SVM as they are, so ``none`` is the
+    default; scaling sparse histogram bins up to unit variance tends to amplify noise bins.
+``class_weight``
+    ``None`` (default, LIBSVM's default) or ``"balanced"``.
+``select``
+    ``False`` (default) or ``True``: choose the kernel parameters by grid search *inside the training
+    subjects of each fold*; see :class:`DescriptorSVM`.
+``grid``, ``inner_cv``, ``scoring``
+    Selection grid (``{"C": [...], "gamma": [...]}``; default per kernel, see
+    :data:`DEFAULT_GRIDS`), inner split (``"logo"``: leave one training subject out, or an int ``k``:
+    ``GroupKFold(k)``) and scikit-learn scoring name (``"accuracy"`` = WAR, ``"balanced_accuracy"`` =
+    UAR, ``"f1_macro"`` ~ UF1).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import GridSearchCV, GroupKFold, LeaveOneGroupOut, StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.svm import SVC
+
+from srmer.errors import ClipError, ConfigError
+from srmer.features._common import DescriptorInputError
+from srmer.mer.base import MERMethod
+
+__all__ = [
+    "CLASSIFIER_DEFAULTS",
+    "DEFAULT_GRIDS",
+    "LBPSIP",
+    "LBPTOP",
+    "DescriptorMethod",
+    "DescriptorSVM",
+]
+
+#: classifier options every descriptor method accepts, with their defaults
+CLASSIFIER_DEFAULTS: dict[str, Any] = {
+    "kernel": "linear",
+    "C": 1.0,
+    "gamma": "scale",
+    "degree": 3,
+    "coef0": 0.0,
+    "scale": "none",
+    "class_weight": None,
+    "select": False,
+    "grid": None,
+    "inner_cv": "logo",
+    "scoring": "accuracy",
+}
+
+#: hyper-parameter grids searched when ``select=True`` and no ``grid`` is given
+DEFAULT_GRIDS: dict[str, dict[str, list[Any]]] = {
+    "linear": {"C": [0.01, 0.1, 1.0, 10.0, 100.0]},
+    "rbf": {"C": [0.1, 1.0, 10.0, 100.0], "gamma": ["scale", 0.01, 0.1, 1.0]},
+    "poly": {"C": [0.1, 1.0, 10.0], "degree": [2, 3], "gamma": ["scale"]},
+}
+
+_SCALERS = {"none": None, "standard": StandardScaler, "minmax": MinMaxScaler}
+
+
+class DescriptorSVM(ClassifierMixin, BaseEstimator):
+    """SVM on descriptor vectors, with optional subject-grouped hyper-parameter selection.
+
+    Parameters
+    ----------
+    kernel, C, gamma, degree, coef0, class_weight
+        As :class:`sklearn.svm.SVC`.
+    scale : {"none", "standard", "minmax"}
+        Feature scaling step of the pipeline (fitted in ``fit``, i.e. on training subjects only).
+    select : bool
+        Grid-search the SVM parameters in ``fit``.
+    grid : dict or None
+        ``{svc parameter: list of values}``; ``None``: :data:`DEFAULT_GRIDS` of the kernel.
+    inner_cv : "logo" or int
+        Inner split over the *training* subjects: leave one subject out, or ``GroupKFold(k)``
+        (``k`` capped at the number of training subjects).
+    scoring : str
+        scikit-learn scorer name used to pick the parameters.
+    seed : int
+        ``random_state`` of the SVC (only used by LIBSVM's probability estimates; SVC and the
+        grouped splits are otherwise deterministic).
+
+    Notes
+    -----
+    ``fit(X, y, groups=None)`` takes the subject of every training row. The LOSO protocol
+    (:func:`srmer.eval.protocol.fit_predict_fold`) passes the training subjects' groups to any
+    estimator whose ``fit`` has a ``groups`` parameter, so the inner split of the selection never sees
+    the test subject (nested LOSO). Without groups, selection falls back to a stratified 3-fold split
+    of the training rows with a warning: clips of one subject then share folds, which flatters the
+    inner scores (subject leakage *within* the training set; the test subject is still never seen).
+    After ``fit``, ``best_params_`` holds the chosen parameters (or the fixed ones).
+    """
+
+    def __init__(
+        self,
+        kernel: str = "linear",
+        C: float = 1.0,
+        gamma: str | float = "scale",
+        degree: int = 3,
+        coef0: float = 0.0,
+        scale: str = "none",
+        class_weight: str | None = None,
+        select: bool = False,
+        grid: dict[str, list[Any]] | None = None,
+        inner_cv: str | int = "logo",
+        scoring: str = "accuracy",
+        seed: int = 0,
+    ) -> None:
+        self.kernel = kernel
+        self.C = C
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.scale = scale
+        self.class_weight = class_weight
+        self.select = select
+        self.grid = grid
+        self.inner_cv = inner_cv
+        self.scoring = scoring
+        self.seed = seed
+
+    def _pipeline(self) -> Pipeline:
+        scaler = _SCALERS[self.scale]
+        svc = SVC(
+            kernel=self.kernel,
+            C=self.C,
+            gamma=self.gamma,
+            degree=self.degree,
+            coef0=self.coef0,
+            class_weight=self.class_weight,
+            random_state=self.seed,
+        )
+        return Pipeline([("scale", scaler() if scaler else "passthrough"), ("svm", svc)])
+
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> DescriptorSVM:
+        """Fit on training rows ``X`` (N, D), labels ``y`` (N,), subjects ``groups`` (N,)."""
+        X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+        y = np.asarray(y)
+        pipe = self._pipeline()
+        if not self.select:
+            self.model_ = pipe.fit(X, y)
+            self.best_params_ = {
+                k: getattr(self, k) for k in ("kernel", "C", "gamma", "degree", "coef0")
+            }
+        else:
+            grid = self.grid if self.grid is not None else DEFAULT_GRIDS[self.kernel]
+            param_grid = {f"svm__{k}": list(v) for k, v in grid.items()}
+            n_groups = 0 if groups is None else np.unique(groups).size
+            if n_groups >= 2:
+                cv = (
+                    LeaveOneGroupOut()
+                    if self.inner_cv == "logo"
+                    else GroupKFold(n_splits=min(int(self.inner_cv), n_groups))
+                )
+                fit_params = {"groups": np.asarray(groups)}
+            else:
+                warnings.warn(
+                    "DescriptorSVM(select=True) got no subject groups (or one subject): selecting "
+                    "on a stratified 3-fold split of the training rows, which mixes clips of a "
+                    "subject across inner folds; pass fit(X, y, groups=subjects)",
+                    stacklevel=2,
+                )
+                n_min = int(np.bincount(np.unique(y, return_inverse=True)[1]).min())
+                cv = StratifiedKFold(n_splits=max(2, min(3, n_min)))
+                fit_params = {}
+            with warnings.catch_warnings():
+                # inner training folds can lack a class; sklearn warns per fold, the fit is still valid
+                warnings.simplefilter("ignore", UserWarning)
+                search = GridSearchCV(pipe, param_grid, cv=cv, scoring=self.scoring, n_jobs=1)
+                search.fit(X, y, **fit_params)
+            self.model_ = search.best_estimator_
+            self.best_params_ = {k.removeprefix("svm__"): v for k, v in search.best_params_.items()}
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted labels of rows ``X`` (N, D)."""
+        return self.model_.predict(np.asarray(X, dtype=np.float64).reshape(len(X), -1))
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """SVC decision values of rows ``X`` (N, D)."""
+        return self.model_.decision_function(np.asarray(X, dtype=np.float64).reshape(len(X), -1))
+
+
+def _check_classifier(opts: dict[str, Any], method: str) -> None:
+    def bad(field: str, fix: str) -> ConfigError:
+        return ConfigError(f"mer {method}: {field}={opts[field]!r} is invalid; {fix}")
+
+    if opts["kernel"] not in ("linear", "poly", "rbf"):
+        raise bad("kernel", "use linear, poly or rbf")
+    if not isinstance(opts["C"], int | float) or isinstance(opts["C"], bool) or opts["C"] <= 0:
+        raise bad("C", "use a positive number, e.g. C: 1.0")
+    g = opts["gamma"]
+    if not (
+        g in ("scale", "auto") or (isinstance(g, int | float) and not isinstance(g, bool) and g > 0)
+    ):
+        raise bad("gamma", "use scale, auto or a positive number")
+    if (
+        not isinstance(opts["degree"], int)
+        or isinstance(opts["degree"], bool)
+        or opts["degree"] < 1
+    ):
+        raise bad("degree", "use a positive integer, e.g. degree: 3")
+    if not isinstance(opts["coef0"], int | float) or isinstance(opts["coef0"], bool):
+        raise bad("coef0", "use a number, e.g. coef0: 0.0")
+    if opts["scale"] not in _SCALERS:
+        raise bad("scale", "use none, standard or minmax")
+    if opts["class_weight"] not in (None, "balanced"):
+        raise bad("class_weight", "use balanced or leave it out")
+    if not isinstance(opts["select"], bool):
+        raise bad("select", "use true or false")
+    grid = opts["grid"]
+    if grid is not None:
+        allowed = {"C", "gamma", "degree", "coef0", "kernel", "class_weight"}
+        if not isinstance(grid, dict) or not grid:
+            raise bad("grid", "use a mapping such as {C: [0.1, 1, 10]}")
+        for k, v in grid.items():
+            if k not in allowed:
+                raise bad(
+                    "grid", f"grid key {k!r} is not an SVM parameter ({', '.join(sorted(allowed))})"
+                )
+            if not isinstance(v, list | tuple) or not v:
+                raise bad("grid", f"grid[{k!r}] must be a non-empty list of values")
+    ic = opts["inner_cv"]
+    if not (ic == "logo" or (isinstance(ic, int) and not isinstance(ic, bool) and ic >= 2)):
+        raise bad("inner_cv", "use logo or an integer >= 2 (GroupKFold)")
+    if not isinstance(opts["scoring"], str):
+        raise bad("scoring", "use a scikit-learn scorer name such as accuracy or f1_macro")
+    from sklearn.metrics import get_scorer_names
+
+    if opts["scoring"] not in get_scorer_names():
+        raise bad("scoring", "use a scikit-learn scorer name such as accuracy or f1_macro")
+
+
+class DescriptorMethod(MERMethod):
+    """Base of descriptor + SVM methods: config split, validation, grey conversion, classifier.
+
+    Subclasses set ``name``, ``description``, ``citation``, ``descriptor_defaults`` (the descriptor's
+    own options and defaults) and implement :meth:`describe` (grey ``(T, H, W)`` uint8 -> vector);
+    :meth:`check_descriptor` may normalise/validate those options by raising
+    :class:`srmer.features.DescriptorInputError`, which is reported as a
+    :class:`srmer.errors.ConfigError` naming the method.
+    """
+
+    kind: ClassVar[str] = "descriptor"
+    descriptor_defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        known = {**self.descriptor_defaults, **CLASSIFIER_DEFAULTS}
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"mer {self.name}: unknown option(s) {', '.join(unknown)}; known options: "
+                f"{', '.join(sorted(known))}"
+            )
+        merged = {**known, **params}
+        self.descriptor_params = {k: merged[k] for k in self.descriptor_defaults}
+        self.classifier_params = {k: merged[k] for k in CLASSIFIER_DEFAULTS}
+        try:
+            self.descriptor_params = self.check_descriptor(dict(self.descriptor_params))
+        except DescriptorInputError as err:
+            raise ConfigError(f"mer {self.name}: {err}") from None
+        _check_classifier(self.classifier_params, self.name)
+        super().__init__(**self.descriptor_params, **self.classifier_params)
+
+    def check_descriptor(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Validate (and normalise) descriptor options; raise ``DescriptorInputError`` when bad."""
+        return params
+
+    def describe(self, grey: np.ndarray) -> np.ndarray:
+        """Descriptor of a grey ``(T, H, W)`` uint8 clip."""
+        raise NotImplementedError
+
+    def represent(self, clip: np.ndarray, onset: int = 0, apex: int | None = None) -> np.ndarray:
+        """Descriptor of the whole clip (onset..offset), float32 1-D.
+
+        RGB clips are converted to grey with :func:`srmer.video.io.to_grey` (BT.601 luma).
+
+        Raises
+        ------
+        srmer.errors.ClipError
+            The clip cannot be described (e.g. fewer frames than the temporal radius needs); the
+            benchmark skips and reports the clip.
+        """
+        from srmer.video.io import to_grey
+
+        grey = to_grey(np.asarray(clip))
+        try:
+            return np.asarray(self.describe(grey), dtype=np.float32).ravel()
+        except DescriptorInputError as err:
+            raise ClipError(
+                f"{grey.shape[0]}-frame {grey.shape[1]}x{grey.shape[2]} clip",
+                f"{self.name}: {err}",
+                "drop the clip or change the method's parameters",
+            ) from None
+
+    def estimator(self, n_classes: int, seed: int = 0) -> DescriptorSVM:
+        """A fresh :class:`DescriptorSVM` with this method's classifier options."""
+        return DescriptorSVM(**self.classifier_params, seed=seed)
+
+    def cache_params(self) -> dict[str, Any]:
+        """Only the descriptor options decide :meth:`represent`'s output."""
+        return dict(self.descriptor_params)
+
+
+def _describer(fn_name: str) -> Callable[..., np.ndarray]:
+    import srmer.features as feats
+
+    return getattr(feats, fn_name)
+
+
+class LBPTOP(DescriptorMethod):
+    """LBP-TOP histograms + SVM (seed 000's setting by default).
+
+    Options: ``radii`` (Rx, Ry, Rt) = (1, 1, 4), ``points`` = (4, 4, 4), ``blocks`` = (5, 5),
+    ``mapping`` = ``basic`` | ``u2``, plus the classifier options of :mod:`srmer.mer.descriptors`.
+    See :func:`srmer.features.lbp_top`.
+    """
+
+    name = "lbptop"
+    description = "LBP-TOP block histograms (Zhao & Pietikainen 2007) + SVM (linear by default)"
+    citation = (
+        "G. Zhao, M. Pietikainen, Dynamic texture recognition using local binary patterns with an "
+        "application to facial expressions, IEEE TPAMI 29(6), 2007"
+    )
+    descriptor_defaults: ClassVar[dict[str, Any]] = {
+        "radii": (1, 1, 4),
+        "points": (4, 4, 4),
+        "blocks": (5, 5),
+        "mapping": "basic",
+    }
+
+    def check_descriptor(self, params: dict[str, Any]) -> dict[str, Any]:
+        from srmer.features._common import pair, triple
+        from srmer.features.lbp import mapping_table
+
+        params["radii"] = triple(params["radii"], "radii")
+        params["points"] = triple(params["points"], "points")
+        params["blocks"] = pair(params["blocks"], "blocks")
+        for p in params["points"]:
+            mapping_table(p, params["mapping"])
+        return params
+
+    def describe(self, grey: np.ndarray) -> np.ndarray:
+        return _describer("lbp_top")(grey, **self.descriptor_params)
+
+
+class LBPSIP(DescriptorMethod):
+    """LBP-SIP histograms + SVM.
+
+    Options: ``radius`` = ``(1, 3)`` (seed 000: "R set to 1 and 3", read as both radii computed and
+    concatenated; give one int for a single radius), ``rt`` = 1, ``blocks`` = (5, 5), plus the
+    classifier options. See :func:`srmer.features.lbp_sip`.
+    """
+
+    name = "lbpsip"
+    description = "LBP with six intersection points (Wang et al. 2014), radii 1 and 3 + SVM"
+    citation = (
+        "Y. Wang, J. See, R. C.-W. Phan, Y.-H. Oh, LBP with six intersection points: reducing "
+        "redundant information in LBP-TOP for micro-expression recognition, ACCV 2014"
+    )
+    descriptor_defaults: ClassVar[dict[str, Any]] = {"radius": (1, 3), "rt": 1, "blocks": (5, 5)}
+
+    def check_descriptor(self, params: dict[str, Any]) -> dict[str, Any]:
+        from srmer.features._common import pair, triple
+
+        r = params["radius"]
+        rs = [r] if np.isscalar(r) else list(r)
+        if not rs:
+            raise DescriptorInputError("radius=[] is empty; use e.g. radius: [1, 3]")
+        params["radius"] = tuple(triple(x, "radius")[0] for x in rs)
+        params["rt"] = triple(params["rt"], "rt")[0]
+        params["blocks"] = pair(params["blocks"], "blocks")
+        return params
+
+    def describe(self, grey: np.ndarray) -> np.ndarray:
+        return _describer("lbp_sip")(grey, **self.descriptor_params)
