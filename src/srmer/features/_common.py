@@ -68,6 +68,17 @@ def triple(value: int | Sequence[int], name: str, minimum: int = 1) -> tuple[int
     return vals  # type: ignore[return-value]
 
 
+def positive_int(value: object, name: str, minimum: int = 1) -> int:
+    """An integer >= ``minimum`` (floats with a whole value accepted), else a clear error."""
+    try:
+        ok = float(value) == int(value) and int(value) >= minimum  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or isinstance(value, bool):
+        raise DescriptorInputError(f"{name}={value!r} must be an integer >= {minimum}")
+    return int(value)  # type: ignore[arg-type]
+
+
 def split_edges(n: int, parts: int) -> np.ndarray:
     """Boundaries of ``numpy.array_split(range(n), parts)``: ``parts + 1`` increasing ints.
 

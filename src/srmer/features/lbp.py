@@ -23,6 +23,7 @@ from srmer.features._common import (
     centre_block_ranges,
     normalise_rows,
     pair,
+    positive_int,
     triple,
 )
 
@@ -413,8 +414,8 @@ def lbp_sip(
     radii_list = [radius] if np.isscalar(radius) else list(radius)  # type: ignore[arg-type]
     if not radii_list:
         raise DescriptorInputError("radius=() is empty; give at least one radius, e.g. radius=1")
-    rs = [triple((r, r, rt), "radius/rt")[0] for r in radii_list]
-    rt = triple((1, 1, rt), "rt")[2]
+    rs = [positive_int(r, "radius") for r in radii_list]
+    rt = positive_int(rt, "rt")
     n_rows, n_cols = pair(blocks, "blocks")
     t_len, h, w = vol.shape
     if t_len < 2 * rt + 1:

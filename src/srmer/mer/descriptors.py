@@ -382,14 +382,14 @@ class LBPSIP(DescriptorMethod):
     descriptor_defaults: ClassVar[dict[str, Any]] = {"radius": (1, 3), "rt": 1, "blocks": (5, 5)}
 
     def check_descriptor(self, params: dict[str, Any]) -> dict[str, Any]:
-        from srmer.features._common import pair, triple
+        from srmer.features._common import pair, positive_int
 
         r = params["radius"]
         rs = [r] if np.isscalar(r) else list(r)
         if not rs:
             raise DescriptorInputError("radius=[] is empty; use e.g. radius: [1, 3]")
-        params["radius"] = tuple(triple(x, "radius")[0] for x in rs)
-        params["rt"] = triple(params["rt"], "rt")[0]
+        params["radius"] = tuple(positive_int(x, "radius") for x in rs)
+        params["rt"] = positive_int(params["rt"], "rt")
         params["blocks"] = pair(params["blocks"], "blocks")
         return params
 
