@@ -2,24 +2,32 @@
 
 ``imresize`` / ``resize_clip`` reproduce MATLAB's ``imresize`` (every SR paper's "Bicubic");
 ``DEGRADATIONS`` / ``get_degradation`` give the seeded clip degradations a config's
-``degradation:`` entry names.
+``degradation:`` entry names: ``bicubic`` (seed 000), ``blur_noise`` (seed 001), ``jpeg`` and
+``realesrgan``. Each has ``degrade(clip, size, seed) -> clip``.
 """
 
 from srmer.degrade.imresize import cubic, imresize, resize_clip, resize_weights
 from srmer.degrade.models import (
-    DEGRADATIONS,
     BicubicDegradation,
+    BlurNoiseDegradation,
     Degradation,
+    JpegDegradation,
     bicubic_degrade,
-    get_degradation,
 )
+from srmer.degrade.realesrgan import REALESRGAN_DEFAULTS, RealESRGANDegradation
+from srmer.degrade.registry import DEGRADATIONS, describe_degradations, get_degradation
 
 __all__ = [
     "DEGRADATIONS",
+    "REALESRGAN_DEFAULTS",
     "BicubicDegradation",
+    "BlurNoiseDegradation",
     "Degradation",
+    "JpegDegradation",
+    "RealESRGANDegradation",
     "bicubic_degrade",
     "cubic",
+    "describe_degradations",
     "get_degradation",
     "imresize",
     "resize_clip",

@@ -13,17 +13,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 
-from srmer.degrade.imresize import resize_clip
-from srmer.errors import ConfigError, UnknownMethodError
+from srmer.degrade.imresize import imresize, resize_clip
+from srmer.degrade.kernels import gaussian_kernel
+from srmer.errors import ConfigError
 
 __all__ = [
-    "DEGRADATIONS",
     "BicubicDegradation",
+    "BlurNoiseDegradation",
     "Degradation",
+    "JpegDegradation",
     "bicubic_degrade",
-    "get_degradation",
 ]
 
 
@@ -127,48 +129,220 @@ def bicubic_degrade(clip: np.ndarray, size: int) -> np.ndarray:
     return BicubicDegradation().degrade(clip, size)
 
 
-#: name -> class; ``DEGRADATIONS[name].description`` is the one-line description.
-DEGRADATIONS: dict[str, type[Degradation]] = {
-    "bicubic": BicubicDegradation,
-}
+# --------------------------------------------------------------------------------------------
+# helpers shared by the stochastic degradations
 
 
-def get_degradation(spec: str | dict[str, Any] | Degradation) -> Degradation:
-    """Build a degradation from a config entry.
+def _range(value: Any, name: str, deg: str, lo: float = 0.0, hi: float = float("inf")) -> tuple:
+    """Validate a parameter given as a number or a ``[low, high]`` range; returns (low, high)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        pair = (float(value), float(value))
+    elif isinstance(value, (list, tuple)) and len(value) == 2:
+        pair = (float(value[0]), float(value[1]))
+    else:
+        raise ConfigError(
+            f"degradation {deg!r}: {name} must be a number or [low, high], got {value!r}"
+        )
+    if not (lo <= pair[0] <= pair[1] <= hi):
+        raise ConfigError(
+            f"degradation {deg!r}: {name}={value!r} must satisfy {lo} <= low <= high <= {hi}"
+        )
+    return pair
+
+
+def _draw(rng: np.random.Generator, pair: tuple[float, float]) -> float:
+    # A fixed value consumes no random number, so fixing one parameter does not shift the others.
+    return pair[0] if pair[0] == pair[1] else float(rng.uniform(*pair))
+
+
+def _as_float4(clip: np.ndarray) -> np.ndarray:
+    # (T, H, W[, 3]) uint8 -> (T, H, W, C) float32 in 0..1; grey clips get a channel axis.
+    x = clip.astype(np.float32) / 255.0
+    return x if x.ndim == 4 else x[..., None]
+
+
+def _to_uint8(x: np.ndarray, grey: bool) -> np.ndarray:
+    out = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+    return out[..., 0] if grey else out
+
+
+def _filter_frames(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    # Correlation with reflect-101 padding (torch's F.pad 'reflect' + conv2d, as Real-ESRGAN).
+    k = kernel.astype(np.float32)
+    out = np.empty_like(x)
+    for t in range(x.shape[0]):
+        f = cv2.filter2D(x[t], -1, k, borderType=cv2.BORDER_REFLECT_101)
+        out[t] = f.reshape(x.shape[1:])
+    return out
+
+
+_CV_MODES = {"area": cv2.INTER_AREA, "bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC}
+
+
+def _resize_frames(x: np.ndarray, h: int, w: int, mode: str) -> np.ndarray:
+    h, w = max(1, int(h)), max(1, int(w))
+    if (h, w) == x.shape[1:3]:
+        return x
+    out = np.empty((x.shape[0], h, w, x.shape[3]), np.float32)
+    for t in range(x.shape[0]):
+        out[t] = cv2.resize(x[t], (w, h), interpolation=_CV_MODES[mode]).reshape(h, w, -1)
+    return out
+
+
+def _jpeg_frames(x: np.ndarray, quality: int) -> np.ndarray:
+    # Round-trip every frame through OpenCV's libjpeg encoder (4:2:0 chroma for colour frames).
+    q = int(quality)
+    out = np.empty_like(x)
+    for t in range(x.shape[0]):
+        f8 = np.clip(np.rint(x[t] * 255.0), 0, 255).astype(np.uint8)
+        if f8.shape[2] == 3:
+            f8 = cv2.cvtColor(f8, cv2.COLOR_RGB2BGR)
+        else:
+            f8 = f8[..., 0]
+        ok, buf = cv2.imencode(".jpg", f8, [cv2.IMWRITE_JPEG_QUALITY, q])
+        if not ok:  # pragma: no cover - libjpeg failure
+            raise RuntimeError("OpenCV could not JPEG-encode a frame")
+        dec = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        if dec.ndim == 3:
+            dec = cv2.cvtColor(dec, cv2.COLOR_BGR2RGB)
+        out[t] = dec.reshape(x.shape[1:]).astype(np.float32) / 255.0
+    return out
+
+
+def _grey(x: np.ndarray) -> np.ndarray:
+    # ITU-R BT.601 luma (torchvision's rgb_to_grayscale weights), keeps a channel axis.
+    if x.shape[-1] == 1:
+        return x
+    return (0.299 * x[..., 0:1] + 0.587 * x[..., 1:2] + 0.114 * x[..., 2:3]).astype(np.float32)
+
+
+def _gaussian_noise(
+    x: np.ndarray, sigma255: float, grey: bool, rng: np.random.Generator
+) -> np.ndarray:
+    # Independent noise per pixel and frame; grey noise is one field shared by all channels.
+    shape = (*x.shape[:3], 1) if grey else x.shape
+    noise = rng.standard_normal(shape, dtype=np.float32) * np.float32(sigma255 / 255.0)
+    return np.clip(x + noise, 0.0, 1.0)
+
+
+def _poisson_noise(x: np.ndarray, scale: float, grey: bool, rng: np.random.Generator) -> np.ndarray:
+    # Real-ESRGAN: quantise to 8 bit, count distinct values v, vals = 2^ceil(log2 v), draw
+    # Poisson(img * vals) / vals; the noise (draw - img) is scaled and added. Per frame.
+    out = np.empty_like(x)
+    for t in range(x.shape[0]):
+        img = np.clip(np.rint(x[t] * 255.0), 0, 255) / 255.0
+        src = _grey(img[None])[0] if grey else img
+        vals = 2.0 ** np.ceil(np.log2(len(np.unique(src))))
+        noise = rng.poisson(src * vals).astype(np.float64) / vals - src
+        out[t] = np.clip(x[t] + scale * noise, 0.0, 1.0)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class BlurNoiseDegradation(Degradation):
+    """Seed 001's degradation ``L = S Y Z + x``: Gaussian blur, downsampling, additive noise.
 
     Parameters
     ----------
-    spec : str or dict or Degradation
-        A registered name (``"bicubic"``), or a mapping ``{"name": ..., **params}`` (e.g.
-        ``{"name": "blur_noise", "blur_sigma": 1.6, "noise_sigma": 5}``).
+    blur_sigma : float or [low, high]
+        Standard deviation of the isotropic Gaussian blur ``Y`` in HR pixels (a range is drawn
+        uniformly once per clip). Default 1.6, the "BD" setting of the SR literature (Zhang et
+        al., RDN, CVPR 2018); seed 001 gives no value. 0 disables the blur.
+    blur_size : int, optional
+        Odd kernel side; default ``2 ceil(3 sigma) + 1``.
+    downsample : {"bicubic", "decimate"}
+        ``S``: MATLAB bicubic ``imresize`` (antialiased; default, so the blur adds to the
+        bicubic low-pass) or direct decimation (the nearest HR pixel to each LR pixel centre,
+        i.e. every s-th pixel for integer factors; only the blur prevents aliasing).
+    noise_sigma : float or [low, high]
+        Standard deviation of the additive white Gaussian noise ``x`` in grey levels (0..255),
+        added at the LR resolution, drawn independently per pixel and frame. Default 0: seed
+        001 applies only blur and down-sampling (sec. 2.1) and names the noise term without a
+        level.
 
-    Returns
-    -------
-    Degradation
-
-    Raises
-    ------
-    UnknownMethodError
-        Unknown name.
-    ConfigError
-        Missing name or a bad parameter (the message names it).
+    Notes
+    -----
+    Order: blur (reflect-101 borders) -> downsample -> noise -> round and clip to uint8.
+    References: Sharma et al. (seed 001) eq. (1); Li et al. 2019 for the model.
     """
-    if isinstance(spec, Degradation):
-        return spec
-    if isinstance(spec, str):
-        name, params = spec, {}
-    elif isinstance(spec, dict):
-        params = dict(spec)
-        name = params.pop("name", None)
-        if not isinstance(name, str):
+
+    name = "blur_noise"
+    description = "seed 001: Gaussian blur -> downsample -> additive Gaussian noise (L = S Y Z + x)"
+
+    def __init__(
+        self,
+        blur_sigma: float | list[float] = 1.6,
+        blur_size: int | None = None,
+        downsample: str = "bicubic",
+        noise_sigma: float | list[float] = 0.0,
+    ) -> None:
+        self._sigma = _range(blur_sigma, "blur_sigma", self.name, 0.0, 50.0)
+        self._noise = _range(noise_sigma, "noise_sigma", self.name, 0.0, 255.0)
+        if blur_size is not None and (
+            int(blur_size) != blur_size or blur_size < 1 or blur_size % 2 == 0
+        ):
             raise ConfigError(
-                f"degradation entry {spec!r} has no 'name'; write e.g. {{name: bicubic}}"
+                f"degradation {self.name!r}: blur_size must be an odd positive int, got {blur_size!r}"
             )
-    else:
-        raise ConfigError(f"degradation must be a name or a mapping, got {spec!r}")
-    if name not in DEGRADATIONS:
-        raise UnknownMethodError("degradation", name, list(DEGRADATIONS))
-    try:
-        return DEGRADATIONS[name](**params)
-    except TypeError as exc:  # unexpected keyword
-        raise ConfigError(f"degradation {name!r}: {exc}") from exc
+        if downsample not in ("bicubic", "decimate"):
+            raise ConfigError(
+                f"degradation {self.name!r}: downsample must be 'bicubic' or 'decimate', got {downsample!r}"
+            )
+        self.params = {
+            "blur_sigma": blur_sigma,
+            "blur_size": blur_size,
+            "downsample": downsample,
+            "noise_sigma": noise_sigma,
+        }
+
+    def _degrade(self, clip: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+        grey = clip.ndim == 3
+        sigma = _draw(rng, self._sigma)
+        nsig = _draw(rng, self._noise)
+        x = clip.astype(np.float32)
+        x = x if x.ndim == 4 else x[..., None]
+        if sigma > 0:
+            x = _filter_frames(x, gaussian_kernel(sigma, self.params["blur_size"]))
+        if self.params["downsample"] == "bicubic":
+            x = imresize(x.astype(np.float64), size=size, axes=(1, 2))
+        else:
+            h, w = x.shape[1:3]
+            # nearest HR sample to each LR pixel centre (0-based continuous coordinates)
+            ri = np.clip(np.floor((np.arange(size) + 0.5) * h / size), 0, h - 1).astype(int)
+            ci = np.clip(np.floor((np.arange(size) + 0.5) * w / size), 0, w - 1).astype(int)
+            x = x[:, ri][:, :, ci]
+        if nsig > 0:
+            x = x + rng.standard_normal(x.shape) * nsig
+        out = np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
+        return out[..., 0] if grey else out
+
+
+class JpegDegradation(Degradation):
+    """MATLAB bicubic downsampling followed by JPEG compression of every frame.
+
+    Parameters
+    ----------
+    quality : int or [low, high]
+        libjpeg quality 1..100 (OpenCV ``IMWRITE_JPEG_QUALITY``); a range is drawn uniformly
+        once per clip. Default 50.
+    resize_first : bool
+        Compress the LR frames (default: a compressed low-resolution stream) or compress at HR
+        and then downsample.
+    """
+
+    name = "jpeg"
+    description = "bicubic downsampling + JPEG compression (quality fixed or drawn per clip)"
+
+    def __init__(self, quality: int | list[int] = 50, resize_first: bool = True) -> None:
+        self._q = _range(quality, "quality", self.name, 1, 100)
+        self.params = {"quality": quality, "resize_first": bool(resize_first)}
+
+    def _degrade(self, clip: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+        grey = clip.ndim == 3
+        q = round(_draw(rng, self._q))
+        if self.params["resize_first"]:
+            return _to_uint8(_jpeg_frames(_as_float4(resize_clip(clip, size)), q), grey)
+        jp = _to_uint8(_jpeg_frames(_as_float4(clip), q), grey)
+        return resize_clip(jp, size)
