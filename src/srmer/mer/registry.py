@@ -12,6 +12,12 @@ from srmer.mer.base import MERMethod
 MER_METHODS: dict[str, str] = {
     "lbptop": "srmer.mer.descriptors:LBPTOP",
     "lbpsip": "srmer.mer.descriptors:LBPSIP",
+    "ststnet": "srmer.mer.deep:STSTNetMER",
+    "offapexnet": "srmer.mer.deep:OffApexNetMER",
+    "dualinception": "srmer.mer.deep:DualInceptionMER",
+    "rcna": "srmer.mer.deep:RCNAMER",
+    "featref": "srmer.mer.deep:FeatRefMER",
+    "resnet3d": "srmer.mer.deep:ResNet3DMER",
 }
 
 

@@ -1,0 +1,360 @@
+"""Deep MER methods: flow-image networks and the 3D-ResNet on TIM-16 sequences.
+
+Each class pairs a per-clip representation (cached by the benchmark engine) with a
+:class:`srmer.mer.train.NetClassifier` preset with the paper's optimiser and learning rate. Parameters
+come from the experiment config, e.g.::
+
+    mer: [{name: ststnet, epochs: 20, device: auto}, {name: rcna, size: 60}]
+
+Representation parameters (they change the cached input): ``size``, ``normalise``, ``flow`` (a dict of
+:func:`srmer.features.flow.tvl1_flow` parameters) and, for ``resnet3d``, ``frames`` and
+``interpolation``. Training parameters (they only change the estimator): ``epochs``, ``lr``,
+``batch_size``, ``optimizer``, ``momentum``, ``weight_decay``, ``stop_loss``, ``class_weight``,
+``device``, ``num_threads``, ``deterministic``, ``checkpoint_dir``, ``checkpoint_every``, ``verbose``,
+``net_params``.
+
+See ``docs/deep_mer.md`` for every network's paper, input, defaults and deviations.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+from srmer.errors import ClipError, ConfigError
+from srmer.features.flow import flow_images
+from srmer.mer.base import MERMethod
+from srmer.mer.train import NetClassifier
+
+__all__ = [
+    "RCNAMER",
+    "DualInceptionMER",
+    "FeatRefMER",
+    "FlowNetMethod",
+    "OffApexNetMER",
+    "ResNet3DMER",
+    "STSTNetMER",
+    "linear_interpolate",
+]
+
+log = logging.getLogger(__name__)
+
+_TRAIN_KEYS = {
+    "epochs",
+    "lr",
+    "batch_size",
+    "optimizer",
+    "momentum",
+    "weight_decay",
+    "stop_loss",
+    "class_weight",
+    "device",
+    "num_threads",
+    "deterministic",
+    "checkpoint_dir",
+    "checkpoint_every",
+    "verbose",
+    "net_params",
+}
+
+
+class _NetworkMethod(MERMethod):
+    """Shared parameter handling of the network methods."""
+
+    kind: ClassVar[str] = "network"
+    net_name: ClassVar[str] = ""
+    #: the paper's training settings (NetClassifier keyword arguments)
+    train_defaults: ClassVar[dict[str, Any]] = {}
+    #: representation parameters and their defaults
+    represent_defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        allowed = set(self.represent_defaults) | _TRAIN_KEYS
+        bad = sorted(set(params) - allowed)
+        if bad:
+            raise ConfigError(
+                f"mer {self.name}: unknown parameter(s) {', '.join(bad)}; "
+                f"allowed: {', '.join(sorted(allowed))}"
+            )
+        for key in ("epochs", "batch_size", "size"):
+            if key in params and (not isinstance(params[key], int) or params[key] < 1):
+                raise ConfigError(
+                    f"mer {self.name}: {key} must be a positive integer, got {params[key]!r}"
+                )
+        if "lr" in params and not (isinstance(params["lr"], int | float) and params["lr"] > 0):
+            raise ConfigError(
+                f"mer {self.name}: lr must be a positive number, got {params['lr']!r}"
+            )
+        super().__init__(**params)
+        self.represent_params = {
+            **self.represent_defaults,
+            **{k: v for k, v in params.items() if k in self.represent_defaults},
+        }
+        self.train_params = {
+            **self.train_defaults,
+            **{k: v for k, v in params.items() if k in _TRAIN_KEYS},
+        }
+
+    def estimator(self, n_classes: int, seed: int = 0) -> NetClassifier:
+        """A fresh :class:`NetClassifier` for this network with the paper's defaults."""
+        kw = dict(self.train_params)
+        net_params = dict(self._net_params())
+        net_params.update(kw.pop("net_params", None) or {})
+        return NetClassifier(
+            net=self.net_name, net_params=net_params, n_classes=n_classes, seed=seed, **kw
+        )
+
+    def _net_params(self) -> dict[str, Any]:
+        return {}
+
+    def cache_params(self) -> dict[str, Any]:
+        """Only the representation parameters (training settings do not change the cached input)."""
+        return {"net": self.net_name, **self.represent_params}
+
+    @staticmethod
+    def _indices(clip: np.ndarray, onset: int, apex: int | None) -> tuple[int, int]:
+        t = len(clip)
+        if clip.ndim not in (3, 4) or t < 2:
+            raise ClipError(
+                "clip", f"expected (T, H, W[, 3]) frames with T >= 2, got shape {clip.shape}"
+            )
+        apex = (t // 2) if apex is None else apex
+        if not (0 <= onset < t and 0 <= apex < t):
+            raise ClipError(
+                "clip",
+                f"onset {onset} / apex {apex} outside the clip's {t} frames",
+                "check the annotation sheet's onset and apex frame numbers",
+            )
+        return onset, apex
+
+
+class FlowNetMethod(_NetworkMethod):
+    """Base of the onset-apex flow-image networks: ``represent`` -> ``(C, size, size)`` float32."""
+
+    channels: ClassVar[tuple[str, ...]] = ("u", "v", "strain")
+    represent_defaults: ClassVar[dict[str, Any]] = {
+        "size": 28,
+        "normalise": "per_channel",
+        "flow": {},
+    }
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        if self.represent_params["normalise"] not in ("per_channel", "max_abs", "none"):
+            raise ConfigError(
+                f"mer {self.name}: normalise must be per_channel, max_abs or none, "
+                f"got {self.represent_params['normalise']!r}"
+            )
+        if not isinstance(self.represent_params["flow"], dict):
+            raise ConfigError(f"mer {self.name}: flow must be a mapping of TV-L1 parameters")
+
+    def _net_params(self) -> dict[str, Any]:
+        return {"input_size": int(self.represent_params["size"])}
+
+    def represent(self, clip: np.ndarray, onset: int = 0, apex: int | None = None) -> np.ndarray:
+        """TV-L1 flow maps between the onset and apex frames.
+
+        Returns
+        -------
+        ndarray
+            ``(C, size, size)`` float32 (see :func:`srmer.features.flow.flow_images`).
+        """
+        clip = np.asarray(clip)
+        onset, apex = self._indices(clip, onset, apex)
+        return flow_images(
+            clip[onset],
+            clip[apex],
+            size=int(self.represent_params["size"]),
+            channels=self.channels,
+            normalise=self.represent_params["normalise"],
+            **self.represent_params["flow"],
+        )
+
+    def cache_params(self) -> dict[str, Any]:
+        return {**super().cache_params(), "channels": list(self.channels)}
+
+
+class STSTNetMER(FlowNetMethod):
+    name = "ststnet"
+    description = (
+        "STSTNet: shallow triple-stream CNN on onset-apex TV-L1 flow (u, v, strain), 28x28"
+    )
+    citation = "Liong et al., STSTNet, FG 2019 (arXiv:1902.03634)"
+    net_name = "ststnet"
+    channels = ("u", "v", "strain")
+    # paper: Adam 5e-5, batch 256, 800 epochs, last epoch (seed 000 reports 500 epochs)
+    train_defaults: ClassVar[dict[str, Any]] = {
+        "optimizer": "adam",
+        "lr": 5e-5,
+        "batch_size": 256,
+        "epochs": 800,
+    }
+
+    def _net_params(self) -> dict[str, Any]:
+        return {"input_size": int(self.represent_params["size"]), "in_channels": len(self.channels)}
+
+
+class OffApexNetMER(FlowNetMethod):
+    name = "offapexnet"
+    description = "Off-ApexNet: two-stream CNN on onset-apex TV-L1 flow (u, v), 28x28"
+    citation = "Gan et al., OFF-ApexNet on micro-expression recognition system, SPIC 2019"
+    net_name = "offapexnet"
+    channels = ("u", "v")
+    # Adam 1e-4 from the paper; batch size and epochs are not in our sources (assumed)
+    train_defaults: ClassVar[dict[str, Any]] = {
+        "optimizer": "adam",
+        "lr": 1e-4,
+        "batch_size": 64,
+        "epochs": 200,
+    }
+
+
+class DualInceptionMER(FlowNetMethod):
+    name = "dualinception"
+    description = "Dual-Inception: two Inception streams on onset-apex TV-L1 flow (u, v), 28x28"
+    citation = "Zhou, Mao and Xue, Dual-inception network for cross-database MER, FG 2019"
+    net_name = "dualinception"
+    channels = ("u", "v")
+    train_defaults: ClassVar[dict[str, Any]] = {
+        "optimizer": "adam",
+        "lr": 1e-4,
+        "batch_size": 64,
+        "epochs": 200,
+    }
+
+
+class RCNAMER(FlowNetMethod):
+    name = "rcna"
+    description = "RCN-A: recurrent convolutional network with parameter-free attention, flow 60x60"
+    citation = "Xia et al., Revealing the invisible with model and data shrinking, IEEE TIP 2020"
+    net_name = "rcna"
+    channels = ("u", "v", "strain")
+    represent_defaults: ClassVar[dict[str, Any]] = {**FlowNetMethod.represent_defaults, "size": 60}
+    # seed 000: SGD lr 1e-4, momentum .9, weight decay 5e-4, stop at loss .5, at most 500 epochs;
+    # batch 64 from the authors' release
+    train_defaults: ClassVar[dict[str, Any]] = {
+        "optimizer": "sgd",
+        "lr": 1e-4,
+        "momentum": 0.9,
+        "weight_decay": 5e-4,
+        "batch_size": 64,
+        "epochs": 500,
+        "stop_loss": 0.5,
+    }
+
+    def _net_params(self) -> dict[str, Any]:
+        return {"in_channels": len(self.channels)}
+
+
+class FeatRefMER(FlowNetMethod):
+    name = "featref"
+    description = "FeatRef: expression-specific feature learning and fusion on TV-L1 flow (u, v)"
+    citation = "Zhou et al., Feature refinement, Pattern Recognition 122 (2022) 108275"
+    net_name = "featref"
+    channels = ("u", "v")
+    # seed 000: lr 1e-3, lambda .85 (net_params); optimiser, batch and epochs assumed
+    train_defaults: ClassVar[dict[str, Any]] = {
+        "optimizer": "adam",
+        "lr": 1e-3,
+        "batch_size": 64,
+        "epochs": 200,
+    }
+
+    def _net_params(self) -> dict[str, Any]:
+        return {"input_size": int(self.represent_params["size"]), "lambda_": 0.85}
+
+
+def linear_interpolate(clip: np.ndarray, n_out: int) -> np.ndarray:
+    """Resample a clip to ``n_out`` frames by linear interpolation in time.
+
+    Parameters
+    ----------
+    clip : ndarray
+        ``(T, ...)`` frames, any dtype.
+    n_out : int
+        Number of output frames (first and last frames are kept).
+
+    Returns
+    -------
+    ndarray
+        ``(n_out, ...)`` float32.
+    """
+    clip = np.asarray(clip, dtype=np.float32)
+    t = len(clip)
+    if t == 1:
+        return np.repeat(clip, n_out, axis=0)
+    pos = np.linspace(0, t - 1, n_out)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, t - 1)
+    w = (pos - lo).reshape(-1, *([1] * (clip.ndim - 1))).astype(np.float32)
+    return clip[lo] * (1 - w) + clip[hi] * w
+
+
+def _temporal_normalise(clip: np.ndarray, n_out: int, how: str) -> np.ndarray:
+    if how == "tim":
+        try:
+            from srmer.video.temporal import tim_interpolate
+        except ImportError:
+            log.warning(
+                "srmer.video.temporal.tim_interpolate not available; using linear interpolation"
+            )
+        else:
+            return np.asarray(tim_interpolate(clip, n_out), dtype=np.float32)
+    return linear_interpolate(clip, n_out)
+
+
+class ResNet3DMER(_NetworkMethod):
+    """3D-ResNet-18 on the onset..offset clip temporally normalised to 16 frames (TIM)."""
+
+    name = "resnet3d"
+    description = "3D-ResNet-18 (Hara et al.) on TIM-16 sequences, trained from scratch"
+    citation = "Hara, Kataoka and Satoh, Learning spatio-temporal features with 3D residual networks, ICCVW 2017"
+    net_name = "resnet3d"
+    # 64x64 instead of Hara's 112x112 to fit CPU budgets (a parameter); lr 1e-4 from seed 000
+    represent_defaults: ClassVar[dict[str, Any]] = {
+        "size": 64,
+        "frames": 16,
+        "interpolation": "tim",
+    }
+    train_defaults: ClassVar[dict[str, Any]] = {
+        "optimizer": "adam",
+        "lr": 1e-4,
+        "batch_size": 16,
+        "epochs": 100,
+    }
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        if self.represent_params["interpolation"] not in ("tim", "linear"):
+            raise ConfigError(
+                f"mer resnet3d: interpolation must be tim or linear, got {self.represent_params['interpolation']!r}"
+            )
+
+    def represent(self, clip: np.ndarray, onset: int = 0, apex: int | None = None) -> np.ndarray:
+        """TIM-normalised RGB sequence from the onset frame to the end of the clip.
+
+        Returns
+        -------
+        ndarray
+            ``(3, frames, size, size)`` float32 in [0, 1] (grey clips are replicated to 3 channels;
+            frames resized after the temporal normalisation, area averaging when shrinking).
+        """
+        clip = np.asarray(clip)
+        onset, _ = self._indices(clip, onset, apex)
+        seq = _temporal_normalise(
+            clip[onset:],
+            int(self.represent_params["frames"]),
+            self.represent_params["interpolation"],
+        )
+        s = int(self.represent_params["size"])
+        h, w = seq.shape[1:3]
+        interp = cv2.INTER_AREA if s <= min(h, w) else cv2.INTER_LINEAR
+        frames = [cv2.resize(f, (s, s), interpolation=interp) for f in seq.astype(np.float32)]
+        out = np.stack(frames)
+        if out.ndim == 3:
+            out = np.repeat(out[..., None], 3, axis=3)
+        out = np.clip(out / 255.0, 0.0, 1.0)
+        return np.ascontiguousarray(out.transpose(3, 0, 1, 2), dtype=np.float32)

@@ -1,0 +1,365 @@
+"""One training loop for every MER network, as a scikit-learn estimator.
+
+:class:`NetClassifier` wraps a network of :mod:`srmer.mer.nets` in ``fit(X, y)`` / ``predict(X)`` /
+``predict_proba(X)`` so that the LOSO protocol (:func:`srmer.eval.protocol.loso_predict`, or
+scikit-learn's ``cross_val_predict`` with ``LeaveOneGroupOut``) treats a network exactly like an SVM
+pipeline: a fresh clone is fitted on the training subjects of each fold and predicts the held-out one.
+
+Model selection is the papers' rule: the weights after the last epoch (or after the training loss falls
+below ``stop_loss``, RCN-A's criterion as seed 000 reports it). Both rules look at training data only;
+there is no validation split, so the test subject is never used to pick a model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+from torch.nn import functional as F
+
+from srmer.errors import ConfigError
+
+__all__ = ["NetClassifier", "resolve_device"]
+
+log = logging.getLogger(__name__)
+
+#: parameters that do not change what is learnt (left out of the checkpoint key); ``epochs`` is left
+#: out on purpose so that a run with more epochs continues from a shorter one's checkpoint.
+_NOT_IN_KEY = {"epochs", "device", "num_threads", "checkpoint_dir", "checkpoint_every", "verbose"}
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to ``torch.device``."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ConfigError(
+            f"device: {device!r} is not a torch device (use auto, cpu or cuda)"
+        ) from e
+
+
+@contextlib.contextmanager
+def _torch_settings(num_threads: int | None, deterministic: bool) -> Iterator[None]:
+    """Thread count and deterministic algorithms for the duration of a fit, restored afterwards."""
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    old_cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    try:
+        if num_threads:
+            torch.set_num_threads(int(num_threads))
+        if deterministic:
+            # warn_only: the few CUDA kernels without a deterministic variant warn instead of failing
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+        yield
+    finally:
+        torch.set_num_threads(old_threads)
+        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = old_cudnn
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    """Write ``obj`` with ``torch.save`` to a temporary file in the same folder, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]:
+    """Shuffled index batches; a trailing batch of one sample joins the previous one (BatchNorm in
+    training mode needs more than one value per channel)."""
+    perm = torch.randperm(n, generator=gen)
+    out = list(torch.split(perm, batch_size))
+    if len(out) > 1 and len(out[-1]) == 1:
+        out[-2] = torch.cat([out[-2], out.pop()])
+    return out
+
+
+class NetClassifier(ClassifierMixin, BaseEstimator):
+    """Train a MER network with the papers' settings; scikit-learn estimator API.
+
+    Parameters
+    ----------
+    net : str or callable
+        A key of :data:`srmer.mer.nets.NETS` (``"ststnet"``, ...) or a factory
+        ``f(n_classes=..., **net_params) -> nn.Module``.
+    net_params : dict, optional
+        Extra keyword arguments of the network (e.g. ``{"input_size": 28}``).
+    n_classes : int, optional
+        Number of classes; labels must then be integers in ``0..n_classes-1`` and
+        ``predict_proba`` always has ``n_classes`` columns (a LOSO training fold may lack a class).
+        ``None``: the classes are the distinct values of ``y`` in ``fit``.
+    optimizer : {"adam", "sgd"}
+        Optimiser.
+    lr : float
+        Learning rate.
+    momentum : float
+        SGD momentum (ignored by Adam).
+    weight_decay : float
+        L2 weight decay.
+    batch_size : int
+        Mini-batch size (a batch larger than the training set means full-batch training).
+    epochs : int
+        Number of passes over the training set (the papers' values are the MER methods' defaults).
+    stop_loss : float, optional
+        Stop early once an epoch's mean training loss falls below this value (RCN-A in seed 000).
+    class_weight : None, "balanced" or dict
+        Weights of the cross-entropy: ``"balanced"`` = ``n / (K * count_k)`` over the training
+        labels; a dict maps class -> weight.
+    device : str
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+    seed : int
+        Seeds initialisation, shuffling and dropout.
+    deterministic : bool
+        Use PyTorch's deterministic algorithms during ``fit`` (restored afterwards).
+    num_threads : int, optional
+        ``torch.set_num_threads`` during ``fit`` and ``predict`` (restored afterwards).
+    checkpoint_dir : str or Path, optional
+        Folder for per-fold checkpoints. The file name is a hash of the training data and of every
+        parameter that changes the result (not ``epochs``), so each LOSO fold has its own file; an
+        interrupted fit resumes from it, a finished one is loaded without training, and a later fit
+        with more epochs continues from it. Files are written atomically (temp file +
+        ``os.replace``).
+    checkpoint_every : int
+        Save every this many epochs (and always at the end).
+    verbose : bool
+        Log the training loss of each epoch (``logging`` at INFO).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels.
+    model_ : nn.Module
+        The trained network (on the CPU).
+    history_ : list of float
+        Mean training loss of each epoch.
+    n_epochs_ : int
+        Epochs actually trained (less than ``epochs`` after an early stop).
+    resumed_from_ : int
+        Epoch the fit resumed from (0 = trained from scratch).
+    """
+
+    def __init__(
+        self,
+        net: str | Callable[..., nn.Module] = "ststnet",
+        net_params: dict | None = None,
+        n_classes: int | None = None,
+        optimizer: str = "adam",
+        lr: float = 5e-5,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        batch_size: int = 256,
+        epochs: int = 800,
+        stop_loss: float | None = None,
+        class_weight: str | dict | None = None,
+        device: str = "auto",
+        seed: int = 0,
+        deterministic: bool = True,
+        num_threads: int | None = None,
+        checkpoint_dir: str | Path | None = None,
+        checkpoint_every: int = 10,
+        verbose: bool = False,
+    ) -> None:
+        self.net = net
+        self.net_params = net_params
+        self.n_classes = n_classes
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.stop_loss = stop_loss
+        self.class_weight = class_weight
+        self.device = device
+        self.seed = seed
+        self.deterministic = deterministic
+        self.num_threads = num_threads
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ helpers
+    def _build(self, n_classes: int) -> nn.Module:
+        from srmer.mer.nets import create_net
+
+        params = dict(self.net_params or {})
+        if isinstance(self.net, str):
+            return create_net(self.net, n_classes, **params)
+        return self.net(n_classes=n_classes, **params)
+
+    def _make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        name = str(self.optimizer).lower()
+        if name == "adam":
+            return torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        if name == "sgd":
+            return torch.optim.SGD(
+                model.parameters(),
+                lr=self.lr,
+                momentum=self.momentum,
+                weight_decay=self.weight_decay,
+            )
+        raise ConfigError(f"optimizer: {self.optimizer!r} is not supported (use adam or sgd)")
+
+    def _class_weights(self, y: np.ndarray, k: int) -> torch.Tensor | None:
+        cw = self.class_weight
+        if cw is None:
+            return None
+        w = np.ones(k)
+        if cw == "balanced":
+            counts = np.bincount(y, minlength=k)
+            present = counts > 0
+            w[present] = len(y) / (present.sum() * counts[present])
+        elif isinstance(cw, dict):
+            for c, v in cw.items():
+                w[int(np.searchsorted(self.classes_, c))] = float(v)
+        else:
+            raise ConfigError(f"class_weight: {cw!r} must be None, 'balanced' or a dict")
+        return torch.as_tensor(w, dtype=torch.float32)
+
+    def _checkpoint_path(self, X: np.ndarray, y: np.ndarray) -> Path | None:
+        if not self.checkpoint_dir:
+            return None
+        h = hashlib.sha256()
+        h.update(np.ascontiguousarray(X).tobytes())
+        h.update(str(X.shape).encode() + str(X.dtype).encode())
+        h.update(np.ascontiguousarray(y).tobytes())
+        params = {k: v for k, v in self.get_params().items() if k not in _NOT_IN_KEY}
+        params["net"] = (
+            self.net if isinstance(self.net, str) else getattr(self.net, "__qualname__", "?")
+        )
+        h.update(json.dumps(params, sort_keys=True, default=str).encode())
+        stem = params["net"] if isinstance(self.net, str) else "net"
+        return Path(self.checkpoint_dir) / f"{stem}-{h.hexdigest()[:20]}.pt"
+
+    def _encode(self, y: Any) -> np.ndarray:
+        y = np.asarray(y)
+        if self.n_classes is not None:
+            yi = y.astype(np.int64)
+            if (yi != y).any() or yi.min() < 0 or yi.max() >= self.n_classes:
+                raise ConfigError(
+                    f"labels must be integers in 0..{self.n_classes - 1} (n_classes="
+                    f"{self.n_classes}); got values {np.unique(y)[:10]}"
+                )
+            self.classes_ = np.arange(self.n_classes)
+            return yi
+        self.classes_ = np.unique(y)
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    # ------------------------------------------------------------------ API
+    def fit(self, X: np.ndarray, y: Any) -> NetClassifier:
+        """Train on ``X`` (``(N, ...)`` float32 network inputs) and labels ``y`` (``(N,)``)."""
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim < 2 or len(X) != len(y):
+            raise ConfigError(f"X {X.shape} and y ({len(y)},) must have one row per sample")
+        yi = self._encode(y)
+        k = len(self.classes_)
+        device = resolve_device(self.device)
+        with _torch_settings(self.num_threads, self.deterministic):
+            torch.manual_seed(self.seed)
+            model = self._build(k).to(device)
+            opt = self._make_optimizer(model)
+            gen = torch.Generator().manual_seed(self.seed)
+            weight = self._class_weights(yi, k)
+            weight = None if weight is None else weight.to(device)
+            start, history, stopped = 0, [], False
+            ckpt = self._checkpoint_path(X, yi)
+            if ckpt is not None and ckpt.exists():
+                state = torch.load(ckpt, map_location=device, weights_only=False)
+                if state["epoch"] <= self.epochs:
+                    model.load_state_dict(state["model"])
+                    opt.load_state_dict(state["optimizer"])
+                    gen.set_state(state["gen"])
+                    torch.set_rng_state(state["torch_rng"])
+                    if device.type == "cuda" and state.get("cuda_rng") is not None:
+                        torch.cuda.set_rng_state(state["cuda_rng"], device)
+                    start, history, stopped = (
+                        state["epoch"],
+                        list(state["history"]),
+                        state["stopped"],
+                    )
+                else:
+                    log.warning("%s: checkpoint has more epochs than asked; training anew", ckpt)
+            self.resumed_from_ = start
+            Xt, yt = torch.from_numpy(X), torch.from_numpy(yi)
+            for epoch in range(start + 1, self.epochs + 1):
+                if stopped:
+                    break
+                model.train()
+                total = 0.0
+                for idx in _batches(len(Xt), int(self.batch_size), gen):
+                    xb, yb = Xt[idx].to(device), yt[idx].to(device)
+                    opt.zero_grad(set_to_none=True)
+                    if hasattr(model, "training_loss"):
+                        loss = model.training_loss(xb, yb, weight)
+                    else:
+                        loss = F.cross_entropy(model(xb), yb, weight=weight)
+                    loss.backward()
+                    opt.step()
+                    total += float(loss.detach()) * len(idx)
+                history.append(total / len(Xt))
+                if self.verbose:
+                    log.info("epoch %d/%d loss %.4f", epoch, self.epochs, history[-1])
+                stopped = self.stop_loss is not None and history[-1] < self.stop_loss
+                if ckpt is not None and (
+                    stopped or epoch == self.epochs or epoch % max(1, self.checkpoint_every) == 0
+                ):
+                    _atomic_save(
+                        {
+                            "model": model.state_dict(),
+                            "optimizer": opt.state_dict(),
+                            "gen": gen.get_state(),
+                            "torch_rng": torch.get_rng_state(),
+                            "cuda_rng": torch.cuda.get_rng_state(device)
+                            if device.type == "cuda"
+                            else None,
+                            "epoch": epoch,
+                            "history": history,
+                            "stopped": stopped,
+                        },
+                        ckpt,
+                    )
+            self.n_epochs_ = len(history)
+            self.history_ = history
+            self.model_ = model.cpu().eval()
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities, ``(N, n_classes)`` float64, rows summing to 1."""
+        check_is_fitted(self, "model_")
+        X = np.asarray(X, dtype=np.float32)
+        device = resolve_device(self.device)
+        model = self.model_.to(device).eval()
+        out = []
+        with _torch_settings(self.num_threads, False), torch.no_grad():
+            for i in range(0, len(X), max(1, int(self.batch_size))):
+                xb = torch.from_numpy(X[i : i + int(self.batch_size)]).to(device)
+                out.append(torch.softmax(model(xb), dim=1).cpu().double().numpy())
+        self.model_ = model.cpu()
+        return np.concatenate(out) if out else np.zeros((0, len(self.classes_)))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted labels, ``(N,)`` (values of ``classes_``)."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
