@@ -1,0 +1,636 @@
+"""The run report: one self-contained HTML page plus Markdown and LaTeX tables.
+
+``write_report(run_dir)`` reads what ``srmer run`` wrote (``results.csv`` or ``.parquet``, and when
+present ``predictions.csv``, ``quality.csv``, ``config.yaml``, ``provenance.json``) and writes
+``run_dir/report/``:
+
+* ``report.html`` — tables, figures (PNG embedded as base64) and provenance; inline CSS, no
+  external resource, so the file can be mailed or archived alone;
+* ``report.md`` — the same tables in GitHub Markdown, figures linked as PNG files;
+* ``tables.tex`` — the tables as booktabs ``table`` environments (needs ``booktabs`` and ``xcolor``);
+* ``*.png`` — every figure.
+
+What is shown follows seed 000: Tables II-IV (per dataset), Table V (PSNR/SSIM), Table VI
+(three-factor ANOVA with letter groups), Fig. 4 (mean WAR per MER per SR), Fig. 5 (PSNR/SSIM vs
+WAR), plus WAR-vs-resolution curves, confusion matrices and a seed 003-style summary table.
+Anything the run cannot support (one level of a factor, no SR output, no predictions) is omitted
+with a sentence saying why, never silently.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from srmer.bench import figures
+from srmer.bench.tables import (
+    DATASET_DISPLAY,
+    METRIC_DISPLAY,
+    SR_DISPLAY,
+    StyledTable,
+    anova_table,
+    check_results,
+    display,
+    hr_size,
+    panels,
+    quality_frame,
+    quality_table,
+    reference_mask,
+    select,
+    sr_mer_table,
+    summary_table,
+    to_html,
+    to_latex,
+    to_markdown,
+)
+from srmer.errors import SrmerError
+
+__all__ = ["RunData", "anova_subset", "load_run", "markdown_table", "write_report"]
+
+
+@dataclass
+class RunData:
+    """Everything a report reads from a run directory (optional parts may be None / empty)."""
+
+    run_dir: Path
+    results: pd.DataFrame
+    predictions: pd.DataFrame | None = None
+    quality: pd.DataFrame | None = None
+    config_text: str = ""
+    provenance: dict = field(default_factory=dict)
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Read a run directory written by ``srmer run``.
+
+    Raises
+    ------
+    srmer.errors.SrmerError
+        ``run_dir`` does not exist, has no results table, or a file is unreadable.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise SrmerError(
+            f"run directory {run_dir} does not exist (give the folder `srmer run` printed)"
+        )
+    csv, pq = run_dir / "results.csv", run_dir / "results.parquet"
+    try:
+        if csv.is_file():
+            results = pd.read_csv(csv)
+        elif pq.is_file():
+            results = pd.read_parquet(pq)
+        else:
+            raise SrmerError(
+                f"{run_dir}: no results.csv or results.parquet; the run did not finish its "
+                "metrics stage (run `srmer run CONFIG` again: finished work is cached)"
+            )
+    except (OSError, ValueError, pd.errors.ParserError) as e:
+        raise SrmerError(
+            f"{csv if csv.exists() else pq}: cannot read ({e}); re-run `srmer run`"
+        ) from e
+    check_results(results, str(csv))
+    results["resolution"] = results["resolution"].astype(int)
+    for c in ("dataset", "sr", "mer"):
+        results[c] = results[c].astype(str)
+
+    def _opt_csv(name: str) -> pd.DataFrame | None:
+        p = run_dir / name
+        if not p.is_file():
+            return None
+        try:
+            df = pd.read_csv(p)
+        except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+            return None
+        return df if not df.empty else None
+
+    prov: dict = {}
+    pj = run_dir / "provenance.json"
+    if pj.is_file():
+        try:
+            prov = json.loads(pj.read_text())
+        except (OSError, ValueError):
+            prov = {"error": f"{pj} is not valid JSON"}
+    cfg = run_dir / "config.yaml"
+    return RunData(
+        run_dir=run_dir,
+        results=results,
+        predictions=_opt_csv("predictions.csv"),
+        quality=_opt_csv("quality.csv"),
+        config_text=cfg.read_text(errors="replace") if cfg.is_file() else "",
+        provenance=prov if isinstance(prov, dict) else {},
+    )
+
+
+def markdown_table(
+    results_df: pd.DataFrame,
+    dataset: str,
+    metric: str = "war",
+    *,
+    degradation: str | None = None,
+    class_map: str | None = None,
+) -> str:
+    """Seed 000 Table II-shaped Markdown table of one dataset.
+
+    Parameters
+    ----------
+    results_df : pandas.DataFrame
+        ``results.csv`` of a run (dataset, resolution, sr, mer, ``metric``; optional setting).
+    dataset : str
+        Value of the ``dataset`` column.
+    metric : {"war", "uar", "uf1"}, default "war"
+    degradation, class_map : str, optional
+        Needed only when the results mix several for this dataset.
+
+    Returns
+    -------
+    str
+        GitHub Markdown: a header row ``SR method | Resolution | <MER methods> | Avg.``, one row per
+        setting (reference first, then per resolution the LR row and the SR rows) and an ``Avg.``
+        row. Best per row ``<u>underlined</u>``, best average MER **bold**, best SR strategy per
+        resolution marked ``†``.
+    """
+    t = sr_mer_table(results_df, dataset, metric, degradation=degradation, class_map=class_map)
+    return to_markdown(t)
+
+
+def anova_subset(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Rows of one dataset that enter Table VI, and a note on what was left out.
+
+    The HR reference is left out (it has no resolution x SR structure). The LR rows (SR ``none``)
+    stay in: with them, seed 000's published Table VI means and SR p-value are reproduced from its
+    Tables II-IV. SR methods that were not run at every resolution (e.g. video SR only at 64) are
+    left out so the design stays a full grid, as in the paper.
+    """
+    d = df[~reference_mask(df)]
+    res_all = set(d["resolution"].astype(int))
+    cover = d.groupby(d["sr"].astype(str))["resolution"].apply(lambda s: set(s.astype(int)))
+    full = [s for s, rs in cover.items() if rs == res_all]
+    dropped = sorted(set(cover.index) - set(full))
+    d = d[d["sr"].astype(str).isin(full)]
+    note = ""
+    if dropped:
+        note = "SR methods not run at every resolution left out: " + ", ".join(
+            display(s, SR_DISPLAY) for s in dropped
+        )
+    return d, note
+
+
+def _anovas(results: pd.DataFrame, metric: str, posthoc: str) -> tuple[dict, list[str]]:
+    from srmer.eval.stats import three_factor_anova
+
+    out, notes = {}, []
+    for title, sel in panels(results):
+        df = select(results, **sel)
+        sub, note = anova_subset(df)
+        levels = {f: sub[f].nunique() for f in ("resolution", "sr", "mer")}
+        few = {f: n for f, n in levels.items() if n < 2}
+        if few:
+            notes.append(
+                f"{title}: omitted — the ANOVA needs at least two levels of every factor; this grid has "
+                + ", ".join(f"{n} {f} level{'s' if n != 1 else ''}" for f, n in few.items())
+                + (f" ({note})" if note else "")
+                + "."
+            )
+            continue
+        try:
+            out[title] = three_factor_anova(sub, response=metric, posthoc=posthoc)
+        except SrmerError as e:
+            notes.append(f"{title}: omitted — {e}.")
+            continue
+        if note:
+            notes.append(f"{title}: {note}.")
+    return out, notes
+
+
+# ------------------------------------------------------------------------------------- HTML
+_CSS = """
+body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:0;
+ color:#1d2330;background:#fff;line-height:1.45}
+main{max-width:1180px;margin:0 auto;padding:24px 32px 64px}
+h1{font-size:1.7em;margin:0 0 4px} h2{margin-top:2.2em;border-bottom:2px solid #d9dee8;
+ padding-bottom:4px} h3{margin-top:1.6em}
+.meta{color:#555;font-size:.92em} .note{color:#444;font-size:.93em;max-width:900px}
+.omit{background:#fff7e0;border-left:4px solid #e0a800;padding:6px 10px;font-size:.92em}
+nav ul{columns:2;font-size:.92em}
+figure{margin:14px 0 22px} figure.table{overflow-x:auto}
+table{border-collapse:collapse;font-size:.86em;font-variant-numeric:tabular-nums}
+caption{caption-side:top;text-align:left;padding:4px 0 8px;font-size:1.02em}
+th,td{padding:3px 9px;text-align:right;white-space:nowrap}
+thead th{border-bottom:1px solid #444;background:#f3f5f9} thead tr:first-child th{border-top:2px solid #222}
+th.group{text-align:center;border-bottom:1px solid #999}
+td.stub{text-align:left;color:#222} tbody tr:last-child td{border-bottom:2px solid #222}
+tr.rule td{border-top:1px solid #999}
+tbody tr:hover td{background:#f6f8fc}
+td.red{color:#c00000} td.blue{color:#0645ad}
+.legend{font-size:.85em;color:#444;margin-top:6px;max-width:900px}
+img{max-width:100%;height:auto;border:1px solid #e3e6ec}
+pre{background:#f6f8fa;padding:10px;overflow-x:auto;font-size:.85em;max-height:420px}
+table.kv td{text-align:left} table.kv td:first-child{color:#555;padding-right:18px}
+details summary{cursor:pointer;color:#0645ad;margin:6px 0}
+"""
+
+
+def _img(png: bytes, alt: str, caption: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+        f'<figcaption class="legend">{html.escape(caption)}</figcaption></figure>'
+    )
+
+
+def _p(text: str, cls: str = "note") -> str:
+    return f'<p class="{cls}">{html.escape(text)}</p>'
+
+
+def _kv_table(pairs: list[tuple[str, str]]) -> str:
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in pairs)
+    return f'<table class="kv">{rows}</table>'
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-") or "x"
+
+
+def _best_cell(df: pd.DataFrame, metric: str) -> pd.Series | None:
+    d = df[~reference_mask(df)].dropna(subset=[metric])
+    if d.empty:
+        return None
+    return d.sort_values([metric, "resolution"], ascending=[False, False]).iloc[0]
+
+
+def _preds_for(
+    pred: pd.DataFrame | None, dataset: str, resolution: int, sr: str, mer: str
+) -> pd.DataFrame | None:
+    if pred is None or not {"dataset", "resolution", "sr", "mer", "y_true", "y_pred"} <= set(
+        pred.columns
+    ):
+        return None
+    m = (
+        (pred["dataset"].astype(str) == str(dataset))
+        & (pred["resolution"].astype(int) == int(resolution))
+        & (pred["sr"].astype(str) == str(sr))
+        & (pred["mer"].astype(str) == str(mer))
+    )
+    sub = pred[m]
+    return sub if not sub.empty else None
+
+
+def write_report(
+    run_dir: str | Path,
+    metric: str = "war",
+    posthoc: str = "tukey",
+    out_dir: str | Path | None = None,
+) -> Path:
+    """Write ``report.html``, ``report.md``, ``tables.tex`` and figure PNGs for a run.
+
+    Parameters
+    ----------
+    run_dir : str or pathlib.Path
+        Run directory written by ``srmer run`` (needs ``results.csv`` or ``results.parquet``).
+    metric : {"war", "uar", "uf1"}, default "war"
+        Metric of the main tables, ANOVA and figures (the other two are shown in collapsed tables).
+    posthoc : {"tukey", "lsd"}, default "tukey"
+        Pairwise test behind Table VI's letters (see :func:`srmer.eval.stats.three_factor_anova`).
+    out_dir : str or pathlib.Path, optional
+        Where to write; default ``run_dir/report``.
+
+    Returns
+    -------
+    pathlib.Path
+        Path of ``report.html``.
+    """
+    run = load_run(run_dir)
+    res = run.results
+    if metric not in res.columns:
+        raise SrmerError(
+            f"{run.run_dir}/results.csv has no {metric!r} column (have {list(res.columns)})"
+        )
+    out = Path(out_dir) if out_dir is not None else run.run_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    mname = METRIC_DISPLAY.get(metric, metric.upper())
+    other_metrics = [m for m in ("war", "uar", "uf1") if m != metric and m in res.columns]
+    hr = hr_size(res)
+    name = _run_name(run)
+
+    body: list[str] = []  # HTML sections
+    md: list[str] = [f"# srmer report: {name}", ""]
+    tex: list[str] = [
+        f"% srmer report tables for run {name}",
+        "% needs \\usepackage{booktabs} and \\usepackage{xcolor}",
+        "",
+    ]
+    toc: list[tuple[str, str]] = []
+    pngs: dict[str, bytes] = {}
+
+    def add_table(t: StyledTable, number: str, anchor: str) -> None:
+        body.append(to_html(t, number).replace(f'id="{html.escape(t.label)}"', f'id="{anchor}"', 1))
+        md.extend([f"**{number}** {t.caption}", "", to_markdown(t), "", f"_{t.legend}_", ""])
+        tex.extend([to_latex(t), ""])
+
+    def add_fig(png: bytes | None, key: str, alt: str, caption: str, why_not: str) -> None:
+        if png is None:
+            body.append(_p(why_not, "omit"))
+            md.extend([f"_{why_not}_", ""])
+            return
+        fname = f"{key}.png"
+        pngs[fname] = png
+        body.append(_img(png, alt, caption))
+        md.extend([f"![{alt}]({fname})", "", f"_{caption}_", ""])
+
+    quality_all = quality_frame(res, run.quality)
+    table_no = 1
+    for title, sel in panels(res):
+        df = select(res, **sel)
+        anchor = _slug(title)
+        toc.append((anchor, title))
+        body.append(f'<h2 id="{anchor}">{html.escape(title)}</h2>')
+        md.extend([f"## {title}", ""])
+        n_clips = (
+            int(df["n_clips"].max())
+            if "n_clips" in df.columns and df["n_clips"].notna().any()
+            else None
+        )
+        intro = (
+            f"{df['mer'].nunique()} MER method(s) x {len(df[['resolution', 'sr']].drop_duplicates())} "
+            f"(resolution, SR) settings"
+            + (f", {n_clips} clips, leave-one-subject-out" if n_clips else "")
+            + f". {mname}: {'accuracy over all clips' if metric == 'war' else 'see docs/report.md'}."
+        )
+        body.append(_p(intro))
+        t = sr_mer_table(res, metric=metric, **sel)
+        add_table(t, f"Table {table_no}.", f"{anchor}-{metric}")
+        table_no += 1
+        for om in other_metrics:
+            t2 = sr_mer_table(res, metric=om, **sel)
+            body.append(f"<details><summary>Same table for {METRIC_DISPLAY.get(om, om)}</summary>")
+            body.append(to_html(t2, ""))
+            body.append("</details>")
+            md.extend(
+                [
+                    f"<details><summary>{METRIC_DISPLAY.get(om, om)}</summary>",
+                    "",
+                    to_markdown(t2),
+                    "",
+                    "</details>",
+                    "",
+                ]
+            )
+            tex.extend([to_latex(t2), ""])
+        st = summary_table(res, metric=metric, **sel)
+        if len(st.columns) > 2 or len(st.rows) > 1:
+            add_table(st, f"Table {table_no}.", f"{anchor}-summary")
+            table_no += 1
+
+        key = _slug(
+            sel["dataset"] + "-" + "-".join(v for k, v in sel.items() if k != "dataset" and v)
+        )
+        body.append("<h3>Average per MER and SR method (Fig. 4 of seed 000)</h3>")
+        add_fig(
+            figures.avg_per_mer_sr(df, metric, title=f"{title}: mean {mname} over resolutions"),
+            f"fig4_{key}",
+            f"bar chart of mean {mname} per MER and SR method on {title}",
+            f"Bars: mean {mname} of each MER method under each SR method, averaged over the input "
+            "resolutions (HR reference excluded; dashed line: its mean over MER methods).",
+            "No low-resolution rows: nothing to average.",
+        )
+        body.append(f"<h3>{mname} against input resolution</h3>")
+        add_fig(
+            figures.metric_vs_resolution(
+                df, metric, title=f"{title}: {mname} against input resolution"
+            ),
+            f"curves_{key}",
+            f"{mname} against resolution per MER method on {title}",
+            "One panel per MER method; one line per SR method (dotted: recognise the LR clip "
+            "itself); dashed: the same MER method at the HR reference. x axis on a log scale.",
+            "No low-resolution rows: no curve to draw.",
+        )
+        body.append(f"<h3>Reconstruction quality against {mname} (Fig. 5 of seed 000)</h3>")
+        qd = quality_all[quality_all["dataset"].astype(str) == sel["dataset"]]
+        png, rr = figures.quality_vs_metric(df, qd, metric, title=f"{title}")
+        r_txt = "; ".join(
+            f"r({k.upper()}, {mname}) = {v:.2f}" for k, v in rr.items() if np.isfinite(v)
+        )
+        add_fig(
+            png,
+            f"fig5_{key}",
+            f"PSNR and SSIM against {mname} on {title}",
+            "Each point is one SR setting (method x resolution) and MER method; r is the Pearson "
+            f"correlation between the quality measure and {mname} (per MER method in the legend)."
+            + (f" Over all points: {r_txt}." if r_txt else ""),
+            "Fewer than three SR settings with PSNR/SSIM: no correlation to show.",
+        )
+        body.append("<h3>Confusion matrices</h3>")
+        best = _best_cell(df, metric)
+        if best is None:
+            add_fig(None, "", "", "", "No low-resolution result to pick a best setting from.")
+        else:
+            b_res, b_sr, b_mer = int(best["resolution"]), str(best["sr"]), str(best["mer"])
+            cm_panels = [(f"best: {figures.setting_title(b_res, b_sr, b_mer, hr)}",
+                          _preds_for(run.predictions, sel["dataset"], b_res, b_sr, b_mer))]  # fmt: skip
+            ref = df[reference_mask(df) & (df["mer"] == b_mer)]
+            if not ref.empty:
+                r_res = int(ref["resolution"].iloc[0])
+                cm_panels.append((f"HR reference: {figures.setting_title(r_res, 'none', b_mer, hr)}",
+                                  _preds_for(run.predictions, sel["dataset"], r_res, "none", b_mer)))  # fmt: skip
+            add_fig(
+                figures.confusion(cm_panels, title=f"{title}"),
+                f"confusion_{key}",
+                f"confusion matrices on {title}",
+                f"Rows: true class, columns: predicted class; colour and first number: fraction of the "
+                f"true class (row), in brackets: clip count. Left: the setting with the highest {mname}; "
+                "right: the same MER method at the HR reference.",
+                "No predictions.csv rows for these settings: confusion matrices omitted.",
+            )
+
+    # Table V
+    toc.append(("quality", "Reconstruction quality (Table V)"))
+    body.append('<h2 id="quality">Reconstruction quality (Table V of seed 000)</h2>')
+    md.extend(["## Reconstruction quality (Table V)", ""])
+    qt = quality_table(quality_all, hr)
+    if qt is None:
+        msg = "No SR setting produced PSNR/SSIM numbers (only SR 'none' rows in this run)."
+        body.append(_p(msg, "omit"))
+        md.extend([f"_{msg}_", ""])
+    else:
+        add_table(qt, f"Table {table_no}.", "quality-table")
+        table_no += 1
+
+    # Table VI
+    toc.append(("anova", "Three-factor ANOVA (Table VI)"))
+    body.append('<h2 id="anova">Three-factor ANOVA (Table VI of seed 000)</h2>')
+    md.extend(["## Three-factor ANOVA (Table VI)", ""])
+    explain = (
+        f"Does the input resolution, the SR method or the MER method change {mname}? An additive "
+        f"ANOVA {mname} ~ resolution + SR + MER over the low-resolution cells of each dataset (HR "
+        "reference excluded; the LR rows count as SR level 'Bicubic (LR)'). Each level shows its "
+        "mean and its letter group; see docs/report.md for how to read the letters."
+    )
+    body.append(_p(explain))
+    md.extend([explain, ""])
+    anovas, notes = _anovas(res, metric, posthoc)
+    at = anova_table(anovas, hr)
+    if at is not None:
+        add_table(at, f"Table {table_no}.", "anova-table")
+        table_no += 1
+    for n in notes:
+        body.append(_p(n, "omit" if "omitted" in n else "note"))
+        md.extend([f"_{n}_", ""])
+
+    # Provenance
+    toc.append(("provenance", "Provenance"))
+    body.append('<h2 id="provenance">Provenance</h2>')
+    md.extend(["## Provenance", ""])
+    body.append(_provenance_html(run))
+    md.extend(_provenance_md(run))
+
+    meta = _meta_pairs(run)
+    head = (
+        f"<h1>srmer benchmark report: {html.escape(name)}</h1>"
+        f'<p class="meta">{html.escape(" · ".join(f"{k}: {v}" for k, v in meta))}</p>'
+        + _p(
+            "Micro-expression recognition on low-resolution faces with super-resolution. Rows of "
+            "the main tables are (SR method, resolution) settings: m×m recognises the "
+            "down-sampled clip itself, mto256 super-resolves it back first, 256×256 is the "
+            f"full-resolution reference. Main metric: {mname}."
+        )
+        + "<nav><b>Contents</b><ul>"
+        + "".join(f'<li><a href="#{a}">{html.escape(t)}</a></li>' for a, t in toc)
+        + "</ul></nav>"
+    )
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>srmer report: {html.escape(name)}</title><style>{_CSS}</style></head>"
+        f"<body><main>{head}{''.join(body)}"
+        f'<p class="meta">Generated by srmer on {_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}.</p>'
+        "</main></body></html>\n"
+    )
+    for fname, png in pngs.items():
+        (out / fname).write_bytes(png)
+    html_path = out / "report.html"
+    _atomic_write(html_path, page)
+    _atomic_write(out / "report.md", "\n".join(md) + "\n")
+    _atomic_write(out / "tables.tex", "\n".join(tex) + "\n")
+    return html_path
+
+
+# ------------------------------------------------------------------------------- provenance
+def _run_name(run: RunData) -> str:
+    if run.config_text:
+        try:
+            import yaml
+
+            cfg = yaml.safe_load(run.config_text)
+            if isinstance(cfg, dict) and cfg.get("name"):
+                return str(cfg["name"])
+        except Exception:  # a broken config must not stop the report; its text is shown below
+            pass
+    return run.run_dir.name
+
+
+def _meta_pairs(run: RunData) -> list[tuple[str, str]]:
+    p = run.provenance
+    pairs = [("run directory", str(run.run_dir))]
+    for k in ("started", "finished", "seed", "device"):
+        if k in p:
+            pairs.append((k, str(p[k])))
+    ds = sorted({display(d, DATASET_DISPLAY) for d in run.results["dataset"]})
+    pairs.append(("datasets", ", ".join(ds)))
+    return pairs
+
+
+def _provenance_html(run: RunData) -> str:
+    p = run.provenance
+    parts = []
+    if not p:
+        parts.append(_p("No provenance.json in the run directory.", "omit"))
+    kv = [
+        (k, str(p[k]))
+        for k in ("command", "machine", "started", "finished", "seed", "device")
+        if k in p
+    ]
+    if "executor" in p:
+        kv.append(("executor", json.dumps(p["executor"])))
+    if kv:
+        parts.append(_kv_table(kv))
+    skipped = p.get("skipped") or []
+    parts.append(f"<h3>Skipped clips ({len(skipped)})</h3>")
+    if skipped:
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f'<td class="stub">{html.escape(str(s.get(k, "")))}</td>'
+                for k in ("dataset", "clip", "problem")
+            )
+            + "</tr>"
+            for s in skipped
+            if isinstance(s, dict)
+        )
+        parts.append(
+            f'<figure class="table"><table><thead><tr><th>dataset</th><th>clip</th><th>problem</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table></figure>"
+        )
+    else:
+        parts.append(_p("None: every clip of every dataset was used."))
+    timings = p.get("timings") or {}
+    if timings:
+        parts.append("<h3>Timings</h3>")
+        parts.append(_kv_table([(k, _fmt_seconds(v)) for k, v in timings.items()]))
+    versions = p.get("versions") or {}
+    if versions:
+        parts.append("<h3>Package versions</h3>")
+        parts.append(_kv_table([(k, str(v)) for k, v in sorted(versions.items())]))
+    parts.append("<h3>Configuration</h3>")
+    if run.config_text:
+        parts.append(f"<pre>{html.escape(run.config_text)}</pre>")
+    else:
+        parts.append(_p("No config.yaml in the run directory.", "omit"))
+    return "\n".join(parts)
+
+
+def _provenance_md(run: RunData) -> list[str]:
+    p = run.provenance
+    lines = []
+    for k in ("command", "machine", "started", "finished", "seed", "device"):
+        if k in p:
+            lines.append(f"- {k}: `{p[k]}`")
+    skipped = p.get("skipped") or []
+    lines.append(f"- skipped clips: {len(skipped)}")
+    for s in skipped:
+        if isinstance(s, dict):
+            lines.append(f"  - {s.get('dataset', '')} {s.get('clip', '')}: {s.get('problem', '')}")
+    timings = p.get("timings") or {}
+    if timings:
+        lines.append(
+            "- timings: " + ", ".join(f"{k} {_fmt_seconds(v)}" for k, v in timings.items())
+        )
+    versions = p.get("versions") or {}
+    if versions:
+        lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
+    if run.config_text:
+        lines += ["", "```yaml", run.config_text.rstrip(), "```"]
+    return [*lines, ""]
+
+
+def _fmt_seconds(v: object) -> str:
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(v)
+    if not np.isfinite(x):
+        return str(v)
+    return f"{x:.1f} s" if x < 120 else f"{x / 60:.1f} min"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,752 @@
+"""Paper-style result tables (seed 000 Tables II-VI) as HTML, Markdown and LaTeX.
+
+A table is built once as a :class:`StyledTable` (cells carrying their value, text and marks:
+underline, bold, colour) and rendered three ways, so the marks are decided in one place:
+
+* :func:`sr_mer_table` — seed 000 Tables II-IV: rows = SR method x resolution (HR reference first,
+  then per resolution the LR row "Bicubic m x m" and the SR rows "X mto256"), columns = MER methods
+  + Avg., an Avg. row at the bottom. As in the paper's captions: the best value of each row is
+  underlined, the best entry of the Avg. row (best MER method on average) is bold, the best Avg. of
+  each resolution block (best SR strategy at that resolution) is red, the Avg. of the 256 x 256
+  reference is blue.
+* :func:`summary_table` — seed 003 Table 1 / seed 001 Table 2 layout: SR method x resolution, mean
+  over MER methods, best per resolution bold.
+* :func:`quality_table` — seed 000 Table V: PSNR / SSIM per SR method and resolution, one column
+  pair per dataset; best of each resolution block bold, second underlined.
+* :func:`anova_table` — seed 000 Table VI: level means with letter groups and the p-value of each
+  factor, one column per dataset.
+
+Ties are judged on the displayed (rounded) values so that equal-looking numbers get the same mark,
+as in the paper (e.g. two 0.572 underlined in one SAMM row).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from srmer.errors import SrmerError
+
+# Paper spellings of registry names (seed 000 tables); unknown names are shown as they are.
+SR_DISPLAY = {
+    "none": "Bicubic",
+    "bicubic": "Bicubic_restore",
+    "srcnn": "SRCNN",
+    "srgan": "SRGAN",
+    "edsr": "EDSR",
+    "esrgan": "ESRGAN",
+    "nesrganplus": "nESRGAN+",
+    "rdn": "RDN",
+    "realesrgan": "Real-ESRGAN",
+    "rcan": "RCAN",
+    "metasr": "Meta-SR",
+    "glean": "GLEAN",
+    "edvr": "EDVR",
+    "basicvsr": "BasicVSR",
+    "iconvsr": "IconVSR",
+    "basicvsrpp": "BasicVSR++",
+    "realbasicvsr": "RealBasicVSR",
+    "fsrfer": "FSR-FER",
+}
+MER_DISPLAY = {
+    "lbptop": "LBPTOP",
+    "lbpsip": "LBPSIP",
+    "lpqtop": "LPQ-TOP",
+    "hog3d": "3DHOG",
+    "hogtop": "HOG-TOP",
+    "higotop": "HIGO-TOP",
+    "rcna": "RCNA",
+    "ststnet": "STSTNet",
+    "featref": "FeatRef",
+    "resnet3d": "3DResNet",
+    "offapexnet": "OFF-ApexNet",
+    "dualinception": "Dual-Inception",
+}
+DATASET_DISPLAY = {
+    "casme2": "CASME II",
+    "samm": "SAMM",
+    "smic": "SMIC-HS",
+    "casme3": "CAS(ME)³",
+    "rafdb": "RAF-DB",
+    "synthetic": "Synthetic",
+}
+METRIC_DISPLAY = {"war": "WAR", "uar": "UAR", "uf1": "UF1", "psnr": "PSNR", "ssim": "SSIM"}
+
+# Row/column order of the paper's tables; names not listed follow in order of appearance.
+SR_ORDER = [
+    "none", "bicubic", "edsr", "rdn", "glean", "srcnn", "srgan", "esrgan", "nesrganplus",
+    "realesrgan", "rcan", "metasr", "edvr", "basicvsr", "iconvsr", "basicvsrpp", "realbasicvsr",
+]  # fmt: skip
+MER_ORDER = [
+    "lbptop", "lbpsip", "lpqtop", "hog3d", "hogtop", "higotop", "rcna", "ststnet", "featref",
+    "offapexnet", "dualinception", "resnet3d",
+]  # fmt: skip
+
+RESULT_COLUMNS = ("dataset", "resolution", "sr", "mer")
+
+
+def display(name: object, table: dict[str, str]) -> str:
+    """Paper spelling of a registry name (falls back to the name itself)."""
+    s = str(name)
+    return table.get(s, table.get(s.lower(), s))
+
+
+def ordered(values: Iterable, order: Sequence[str]) -> list:
+    """Unique ``values`` in ``order`` first, the others after in order of first appearance."""
+    seen = list(dict.fromkeys(values))
+    rank = {n: i for i, n in enumerate(order)}
+    return sorted(seen, key=lambda v: (rank.get(str(v), len(rank)), seen.index(v)))
+
+
+@dataclass
+class Cell:
+    """One table cell: its text and how it is marked."""
+
+    text: str
+    value: float = float("nan")
+    underline: bool = False
+    bold: bool = False
+    color: str | None = None  # "red" | "blue"
+    header: bool = False
+    title: str = ""  # tooltip in HTML (why the cell is marked)
+
+
+@dataclass
+class StyledTable:
+    """A table with marked cells, rendered by :func:`to_html`, :func:`to_markdown`, :func:`to_latex`.
+
+    ``columns`` are the header labels; ``groups`` an optional header row above them as
+    ``(label, span)`` pairs; ``rules`` the row indices before which a horizontal rule is drawn
+    (between resolution blocks); ``stub`` the number of leading label columns (left aligned).
+    """
+
+    caption: str
+    columns: list[str]
+    rows: list[list[Cell]]
+    groups: list[tuple[str, int]] = field(default_factory=list)
+    rules: list[int] = field(default_factory=list)
+    stub: int = 2
+    label: str = ""
+    legend: str = ""  # how to read the marks, shown under the table
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.rows), len(self.columns)
+
+
+# --------------------------------------------------------------------------------------- helpers
+def _fmt(v: float, digits: int) -> str:
+    return "–" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _fmt_p(p: float) -> str:
+    if p is None or not np.isfinite(p):
+        return "–"
+    return f"{p:.2E}" if p < 1e-3 else f"{p:.4f}"
+
+
+def _ranks(cells: list[Cell], digits: int) -> tuple[list[int], list[int]]:
+    """Indices of the best and second-best finite cells (higher is better; ties share a rank).
+
+    Judged on values rounded to the displayed ``digits``; fewer than two numbers is no ranking.
+    """
+    vals = [round(c.value, digits) if np.isfinite(c.value) else None for c in cells]
+    finite = [v for v in vals if v is not None]
+    if len(finite) < 2:
+        return [], []
+    distinct = sorted(set(finite), reverse=True)
+    best = [i for i, v in enumerate(vals) if v == distinct[0]]
+    second = [i for i, v in enumerate(vals) if len(distinct) > 1 and v == distinct[1]]
+    return best, second
+
+
+def _rank_marks(cells: list[Cell], digits: int, first: str, second: str | None = None) -> None:
+    """Set attribute ``first`` on the best cells and ``second`` on the runners-up."""
+    best, runner = _ranks(cells, digits)
+    for i in best:
+        setattr(cells[i], first, True)
+    if second:
+        for i in runner:
+            setattr(cells[i], second, True)
+
+
+def res_label(resolution: int, sr: str, hr: int | None) -> str:
+    """``16×16`` for an LR / reference row, ``16to256`` for an SR row (seed 000 naming)."""
+    r = int(resolution)
+    if sr == "none" or hr is None:
+        return f"{r}×{r}"
+    return f"{r}to{hr}"
+
+
+def check_results(df: pd.DataFrame, where: str, need: Iterable[str] = RESULT_COLUMNS) -> None:
+    """Raise a :class:`SrmerError` naming the missing columns of a results table."""
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise SrmerError(
+            f"{where}: column(s) {missing} missing (have {list(df.columns)}); the results table "
+            "must come from `srmer run` (one row per dataset x resolution x SR x MER)"
+        )
+
+
+def hr_size(df: pd.DataFrame) -> int | None:
+    """HR size of a results table: the ``N`` of ``"mtoN"`` settings, else the reference resolution."""
+    if "setting" in df.columns:
+        for s in df["setting"].astype(str):
+            m = re.fullmatch(r"\d+to(\d+)", s)
+            if m:
+                return int(m.group(1))
+    lr = df.loc[df["sr"].astype(str) != "none", "resolution"]
+    none_res = df.loc[df["sr"].astype(str) == "none", "resolution"]
+    if len(lr) and len(none_res) and none_res.max() > lr.max():
+        return int(none_res.max())
+    return None
+
+
+def reference_mask(df: pd.DataFrame) -> pd.Series:
+    """Rows of the HR reference (SR ``none`` at the HR size, e.g. ``256x256``)."""
+    hr = hr_size(df)
+    if hr is None:
+        return pd.Series(False, index=df.index)
+    return (df["sr"].astype(str) == "none") & (df["resolution"].astype(int) >= hr)
+
+
+def select(
+    results: pd.DataFrame,
+    dataset: str | None = None,
+    degradation: str | None = None,
+    class_map: str | None = None,
+) -> pd.DataFrame:
+    """Rows of one dataset (and degradation / class map when the run has several)."""
+    df = results
+    if dataset is not None:
+        df = df[df["dataset"].astype(str) == str(dataset)]
+        if df.empty:
+            raise SrmerError(
+                f"dataset {dataset!r} not in the results (have "
+                f"{sorted(results['dataset'].astype(str).unique())})"
+            )
+    for col, val in (("degradation", degradation), ("class_map", class_map)):
+        if col not in df.columns:
+            continue
+        have = sorted(df[col].dropna().astype(str).unique())
+        if val is not None:
+            df = df[df[col].astype(str) == str(val)]
+            if df.empty:
+                raise SrmerError(f"{col} {val!r} not in the results for {dataset!r} (have {have})")
+        elif len(have) > 1:
+            raise SrmerError(
+                f"the results for {dataset!r} mix {len(have)} values of {col} ({have}); "
+                f"pass {col}= to choose one table"
+            )
+    return df
+
+
+def panels(results: pd.DataFrame) -> list[tuple[str, dict[str, str | None]]]:
+    """(title, selection kwargs) of every dataset x degradation x class map in the results."""
+    keys = ["dataset"] + [c for c in ("degradation", "class_map") if c in results.columns]
+    multi = {c: results[c].nunique() > 1 for c in keys[1:]}
+    out = []
+    for combo, _ in results.groupby(keys, sort=False, dropna=False):
+        combo = combo if isinstance(combo, tuple) else (combo,)
+        kw = dict(zip(keys, (None if pd.isna(v) else str(v) for v in combo), strict=True))
+        title = display(kw["dataset"], DATASET_DISPLAY)
+        extra = [f"{c.replace('_', ' ')} {kw[c]}" for c in keys[1:] if multi[c]]
+        if extra:
+            title += " (" + ", ".join(extra) + ")"
+        sel = {"dataset": kw["dataset"]}
+        for c in keys[1:]:
+            sel[c] = kw[c] if multi[c] else None
+        out.append((title, sel))
+    return out
+
+
+def setting_rows(df: pd.DataFrame) -> list[tuple[int, str]]:
+    """(resolution, sr) rows in table order: reference, then per resolution none, SR methods."""
+    ref = reference_mask(df)
+    rows = []
+    ref_res = sorted(df.loc[ref, "resolution"].astype(int).unique())
+    rows += [(r, "none") for r in ref_res]
+    lr = df[~ref]
+    for r in sorted(lr["resolution"].astype(int).unique()):
+        srs = ordered(lr.loc[lr["resolution"].astype(int) == r, "sr"].astype(str), SR_ORDER)
+        rows += [(r, s) for s in srs]
+    return rows
+
+
+# ------------------------------------------------------------------------------ Tables II - IV
+def sr_mer_table(
+    results: pd.DataFrame,
+    dataset: str,
+    metric: str = "war",
+    degradation: str | None = None,
+    class_map: str | None = None,
+    digits: int = 3,
+) -> StyledTable:
+    """Seed 000 Table II-IV: ``metric`` per (SR method, resolution) row and MER column.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        ``results.csv`` of a run: columns dataset, resolution (int), sr, mer and ``metric``
+        (float in [0, 1]); optional setting, degradation, class_map.
+    dataset : str
+        Dataset name as in the ``dataset`` column.
+    metric : {"war", "uar", "uf1"}, default "war"
+    degradation, class_map : str, optional
+        Required only when the run holds several for this dataset.
+    digits : int, default 3
+        Decimals shown (and used for ties).
+
+    Returns
+    -------
+    StyledTable
+        Rows = settings + an "Avg." row; columns = "SR method", "Resolution", MER methods, "Avg.".
+    """
+    check_results(results, "sr_mer_table", (*RESULT_COLUMNS, metric))
+    df = select(results, dataset, degradation, class_map)
+    hr = hr_size(df)
+    mers = ordered(df["mer"].astype(str), MER_ORDER)
+    ref = reference_mask(df)
+    piv = df.assign(_ref=ref).pivot_table(
+        index=["resolution", "sr"], columns="mer", values=metric, aggfunc="mean"
+    )
+    piv.index = pd.MultiIndex.from_tuples([(int(r), str(s)) for r, s in piv.index])
+    piv.columns = [str(c) for c in piv.columns]
+    rows_idx = setting_rows(df)
+    ref_keys = {(int(r), "none") for r in df.loc[ref, "resolution"]}
+
+    rows: list[list[Cell]] = []
+    rules: list[int] = []
+    block_of: list[int | None] = []  # resolution block of each data row (None for reference)
+    prev_block: object = "start"
+    for r, s in rows_idx:
+        is_ref = (r, s) in ref_keys
+        block = None if is_ref else r
+        if block != prev_block and rows:
+            rules.append(len(rows))
+        prev_block = block
+        vals = [
+            float(piv.loc[(r, s), m]) if (r, s) in piv.index and m in piv.columns else float("nan")
+            for m in mers
+        ]
+        finite = [v for v in vals if np.isfinite(v)]
+        avg = float(np.mean(finite)) if finite else float("nan")
+        sr_name = "" if is_ref else display(s, SR_DISPLAY)
+        cells = [
+            Cell(sr_name, header=True),
+            Cell(res_label(r, "none" if is_ref else s, hr), header=True),
+        ]
+        cells += [Cell(_fmt(v, digits), v) for v in vals]
+        cells.append(Cell(_fmt(avg, digits), avg))
+        _rank_marks(cells[2 : 2 + len(mers)], digits, "underline")
+        for c in cells[2 : 2 + len(mers)]:
+            if c.underline:
+                c.title = "best MER method in this row"
+        if is_ref:
+            cells[-1].color = "blue"
+            cells[-1].title = "average over MER methods at the HR reference"
+        rows.append(cells)
+        block_of.append(block)
+
+    # Red: best Avg. among the rows of one resolution block (m x m and its mto256 rows).
+    for b in sorted({x for x in block_of if x is not None}):
+        block_cells = [rows[i][-1] for i, x in enumerate(block_of) if x == b]
+        for i in _ranks(block_cells, digits)[0]:
+            block_cells[i].color = "red"
+            block_cells[i].title = f"best SR strategy (average over MER methods) at {b}×{b}"
+
+    # Avg. row: mean of each MER column over every row above (the paper includes the reference).
+    col_means = [
+        float(np.nanmean([rows[i][2 + j].value for i in range(len(rows))]))
+        if any(np.isfinite(rows[i][2 + j].value) for i in range(len(rows)))
+        else float("nan")
+        for j in range(len(mers))
+    ]
+    avg_row = [Cell("Avg.", header=True), Cell("", header=True)]
+    avg_row += [Cell(_fmt(v, digits), v) for v in col_means]
+    avg_row.append(Cell("", float("nan")))
+    _rank_marks(avg_row[2 : 2 + len(mers)], digits, "bold")
+    for c in avg_row[2:]:
+        if c.bold:
+            c.title = "best MER method on average"
+    rules.append(len(rows))
+    rows.append(avg_row)
+
+    mname = METRIC_DISPLAY.get(metric, metric.upper())
+    dname = display(dataset, DATASET_DISPLAY)
+    return StyledTable(
+        caption=f"{mname} of each SR method and MER method on {dname}.",
+        columns=["SR method", "Resolution", *[display(m, MER_DISPLAY) for m in mers], "Avg."],
+        groups=[("", 2), ("MER methods", len(mers)), ("", 1)],
+        rows=rows,
+        rules=rules,
+        label=f"tab:{_slug(dataset)}-{metric}",
+        legend=(
+            "Underlined: best MER method in each row. Bold: best MER method on average (Avg. row). "
+            "Red: best SR strategy at each resolution (Avg. column, m×m and mto256 rows). "
+            f"Blue: average over MER methods at the HR reference{f' ({hr}×{hr})' if hr else ''}. "
+            "m×m rows recognise the low-resolution clip itself (Bicubic down-sampling only); "
+            "mto256 rows super-resolve it back to the HR size first."
+        ),
+    )
+
+
+def summary_table(
+    results: pd.DataFrame,
+    dataset: str,
+    metric: str = "war",
+    degradation: str | None = None,
+    class_map: str | None = None,
+    digits: int = 3,
+) -> StyledTable:
+    """Seed 003 Table 1 layout: rows = SR method, columns = resolution, mean over MER methods.
+
+    Best value of each resolution column bold, second underlined. The reference (if any) is its own
+    column, and the LR rows (SR ``none``) appear as "Bicubic (LR)".
+    """
+    check_results(results, "summary_table", (*RESULT_COLUMNS, metric))
+    df = select(results, dataset, degradation, class_map)
+    hr = hr_size(df)
+    ref = reference_mask(df)
+    lr = df[~ref]
+    res_levels = sorted(lr["resolution"].astype(int).unique())
+    srs = ordered(lr["sr"].astype(str), SR_ORDER)
+    means = lr.groupby([lr["sr"].astype(str), lr["resolution"].astype(int)])[metric].mean()
+    rows = []
+    for s in srs:
+        name = "Bicubic (LR)" if s == "none" else display(s, SR_DISPLAY)
+        cells = [Cell(name, header=True)]
+        for r in res_levels:
+            v = float(means.get((s, r), float("nan")))
+            cells.append(Cell(_fmt(v, digits), v))
+        rows.append(cells)
+    for j in range(len(res_levels)):
+        _rank_marks([row[1 + j] for row in rows], digits, "bold", "underline")
+    columns = ["SR method", *[f"{r}×{r}" for r in res_levels]]
+    if ref.any():
+        rv = float(df.loc[ref, metric].mean())
+        columns.append(f"{hr}×{hr} (HR)")
+        for row in rows:
+            row.append(Cell(_fmt(rv, digits), rv, color="blue"))
+    mname = METRIC_DISPLAY.get(metric, metric.upper())
+    return StyledTable(
+        caption=f"{mname} averaged over MER methods, per SR method and input resolution, on "
+        f"{display(dataset, DATASET_DISPLAY)}.",
+        columns=columns,
+        rows=rows,
+        stub=1,
+        label=f"tab:{_slug(dataset)}-{metric}-summary",
+        legend="Bold: best SR method at each resolution; underlined: second best. "
+        "The HR column repeats the reference for comparison.",
+    )
+
+
+# ------------------------------------------------------------------------------------ Table V
+def quality_frame(results: pd.DataFrame, quality: pd.DataFrame | None) -> pd.DataFrame:
+    """Per (dataset, resolution, sr): psnr, ssim (and tcons when measured), SR rows only."""
+    if (
+        quality is not None
+        and not quality.empty
+        and {"dataset", "resolution", "sr"} <= set(quality.columns)
+    ):
+        q = quality.copy()
+    else:
+        cols = [c for c in ("psnr", "ssim", "tcons") if c in results.columns]
+        if not cols:
+            return pd.DataFrame(columns=["dataset", "resolution", "sr", "psnr", "ssim"])
+        q = results.groupby(["dataset", "resolution", "sr"], as_index=False, sort=False)[
+            cols
+        ].mean()
+    metrics = [c for c in ("psnr", "ssim", "tcons") if c in q.columns]
+    q = q[q["sr"].astype(str) != "none"]
+    if metrics:
+        q = q.dropna(subset=metrics, how="all")
+    q = q.groupby(["dataset", "resolution", "sr"], as_index=False, sort=False)[metrics].mean()
+    return q
+
+
+def quality_table(quality: pd.DataFrame, hr: int | None = None) -> StyledTable | None:
+    """Seed 000 Table V: PSNR (dB, 2 decimals) / SSIM (4 decimals) per SR setting and dataset.
+
+    Parameters
+    ----------
+    quality : pandas.DataFrame
+        From :func:`quality_frame`: dataset, resolution, sr, psnr, ssim[, tcons].
+    hr : int, optional
+        HR size for the "mtoN" labels.
+
+    Returns
+    -------
+    StyledTable or None
+        None when no SR setting has a PSNR/SSIM. Best of each resolution block bold, second
+        underlined (PSNR and SSIM, higher is better). The temporal-consistency column, when
+        present, is shown without marks because its direction depends on its definition.
+    """
+    if quality is None or quality.empty:
+        return None
+    metrics = [
+        c for c in ("psnr", "ssim", "tcons") if c in quality.columns and quality[c].notna().any()
+    ]
+    if not metrics:
+        return None
+    datasets = list(dict.fromkeys(quality["dataset"].astype(str)))
+    keys = sorted(
+        {(int(r), str(s)) for r, s in zip(quality["resolution"], quality["sr"], strict=True)}
+    )
+    by_res: dict[int, list[str]] = {}
+    for r, s in keys:
+        by_res.setdefault(r, []).append(s)
+    q = quality.assign(resolution=quality["resolution"].astype(int), sr=quality["sr"].astype(str))
+    q = q.set_index(["dataset", "resolution", "sr"])
+    digits = {"psnr": 2, "ssim": 4, "tcons": 4}
+    rows, rules, blocks = [], [], []
+    for r in sorted(by_res):
+        if rows:
+            rules.append(len(rows))
+        block = []
+        for s in ordered(by_res[r], SR_ORDER):
+            cells = [
+                Cell(display(s, SR_DISPLAY), header=True),
+                Cell(res_label(r, s, hr), header=True),
+            ]
+            for d in datasets:
+                for m in metrics:
+                    v = float(q[m].get((d, r, s), float("nan")))
+                    cells.append(Cell(_fmt(v, digits[m]), v))
+            rows.append(cells)
+            block.append(len(rows) - 1)
+        blocks.append(block)
+    ncol = len(datasets) * len(metrics)
+    for block in blocks:
+        for j in range(ncol):
+            m = metrics[j % len(metrics)]
+            if m == "tcons":
+                continue
+            _rank_marks([rows[i][2 + j] for i in block], digits[m], "bold", "underline")
+    names = {"psnr": "PSNR", "ssim": "SSIM", "tcons": "T-cons."}
+    return StyledTable(
+        caption="Reconstruction quality of each SR method: PSNR (dB) and SSIM of the super-resolved "
+        "clips against the HR clips, averaged over clips.",
+        columns=["SR method", "Resolution", *[names[m] for _ in datasets for m in metrics]],
+        groups=[("", 2), *[(display(d, DATASET_DISPLAY), len(metrics)) for d in datasets]],
+        rows=rows,
+        rules=rules,
+        label="tab:quality",
+        legend="Bold: best SR method for a dataset and resolution; underlined: second best."
+        + (" T-cons.: temporal consistency (not ranked)." if "tcons" in metrics else ""),
+    )
+
+
+# ----------------------------------------------------------------------------------- Table VI
+FACTOR_DISPLAY = {"resolution": "Res.", "sr": "SR", "mer": "MER"}
+
+
+def anova_table(anovas: dict[str, object], hr: int | None = None) -> StyledTable | None:
+    """Seed 000 Table VI from ``{dataset title: AnovaResult}``.
+
+    Each factor contributes its levels (mean and letters, "a" = highest group), an F row and a
+    p-value row; p < 0.05 is bold. Levels absent for a dataset are shown as "–".
+    """
+    if not anovas:
+        return None
+    titles = list(anovas)
+    factors = list(next(iter(anovas.values())).factors)
+    rows: list[list[Cell]] = []
+    rules: list[int] = []
+    for f in factors:
+        levels: list = []
+        for a in anovas.values():
+            levels += [lv for lv in a.factors[f].levels["level"] if lv not in levels]
+        if f == "resolution":
+            levels = sorted(levels, key=lambda x: int(x))
+        elif f == "sr":
+            levels = ordered([str(x) for x in levels], SR_ORDER)
+        elif f == "mer":
+            levels = ordered([str(x) for x in levels], MER_ORDER)
+        if rows:
+            rules.append(len(rows))
+        for lv in levels:
+            if f == "resolution":
+                name = res_label(int(lv), "sr", hr)
+            elif f == "sr":
+                name = "Bicubic (LR)" if lv == "none" else display(lv, SR_DISPLAY)
+            elif f == "mer":
+                name = display(lv, MER_DISPLAY)
+            else:
+                name = str(lv)
+            cells = [Cell(FACTOR_DISPLAY.get(f, f), header=True), Cell(name, header=True)]
+            for a in anovas.values():
+                tab = a.factors[f].levels
+                hit = tab[tab["level"].astype(str) == str(lv)]
+                if hit.empty:
+                    cells.append(Cell("–"))
+                else:
+                    m = float(hit["mean"].iloc[0])
+                    cells.append(Cell(f"{m:.4f} {hit['letters'].iloc[0]}", m))
+            rows.append(cells)
+        f_cells = [Cell("", header=True), Cell("F (df)", header=True)]
+        p_cells = [Cell("", header=True), Cell("p value", header=True)]
+        for a in anovas.values():
+            s = a.factors[f]
+            f_cells.append(Cell(f"{s.F:.2f} ({s.df:g}, {a.df_resid:g})", s.F))
+            p_cells.append(Cell(_fmt_p(s.p), s.p, bold=bool(np.isfinite(s.p) and s.p < 0.05)))
+        rows += [f_cells, p_cells]
+    first = next(iter(anovas.values()))
+    test = "Tukey HSD" if first.posthoc == "tukey" else "Fisher LSD"
+    return StyledTable(
+        caption=f"Three-factor ANOVA of {first.response.upper()} ~ resolution + SR method + MER "
+        f"method, with level means and {test} letter groups (α = {first.alpha:g}).",
+        columns=["Factor", "Level", *titles],
+        rows=rows,
+        rules=rules,
+        label="tab:anova",
+        legend=f"Letters: levels that share a letter do not differ significantly ({test} on the "
+        "ANOVA model's residual mean square and degrees of freedom); 'a' is the group with the "
+        "highest mean. Bold p values: the factor has a significant effect (p < 0.05).",
+    )
+
+
+# ---------------------------------------------------------------------------------- renderers
+def _slug(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(s).lower()).strip("-")
+
+
+def _html_cell(c: Cell, tag: str = "td") -> str:
+    t = html.escape(c.text)
+    if c.underline:
+        t = f"<u>{t}</u>"
+    if c.bold:
+        t = f"<b>{t}</b>"
+    cls = []
+    if c.color:
+        cls.append(c.color)
+    if c.header:
+        cls.append("stub")
+    attrs = f' class="{" ".join(cls)}"' if cls else ""
+    if c.title:
+        attrs += f' title="{html.escape(c.title)}"'
+    return f"<{tag}{attrs}>{t}</{tag}>"
+
+
+def to_html(t: StyledTable, number: str = "") -> str:
+    """HTML ``<table>`` with caption and legend; marks as ``<u>``, ``<b>``, ``class="red|blue"``."""
+    out = [f'<figure class="table" id="{html.escape(t.label)}">', "<table>"]
+    cap = f"<b>{html.escape(number)}</b> " if number else ""
+    out.append(f"<caption>{cap}{html.escape(t.caption)}</caption>")
+    out.append("<thead>")
+    if t.groups and any(g for g, _ in t.groups):
+        out.append(
+            "<tr>"
+            + "".join(f'<th colspan="{n}" class="group">{html.escape(g)}</th>' for g, n in t.groups)
+            + "</tr>"
+        )
+    out.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in t.columns) + "</tr>")
+    out.append("</thead><tbody>")
+    for i, row in enumerate(t.rows):
+        cls = ' class="rule"' if i in t.rules else ""
+        out.append(f"<tr{cls}>" + "".join(_html_cell(c) for c in row) + "</tr>")
+    out.append("</tbody></table>")
+    if t.legend:
+        out.append(f'<figcaption class="legend">{html.escape(t.legend)}</figcaption>')
+    out.append("</figure>")
+    return "\n".join(out)
+
+
+def _md_cell(c: Cell) -> str:
+    t = c.text.replace("|", "\\|")
+    if not t:
+        return ""
+    if c.underline:
+        t = f"<u>{t}</u>"
+    if c.bold:
+        t = f"**{t}**"
+    if c.color == "red":
+        t += " †"
+    return t
+
+
+def to_markdown(t: StyledTable) -> str:
+    """GitHub-flavoured Markdown table: underline as ``<u>``, bold as ``**``, red as a ``†``."""
+    cols = list(t.columns)
+    if t.groups and any(g for g, _ in t.groups):
+        # Markdown has one header row: prefix grouped columns with their group.
+        labels = [g for g, n in t.groups for _ in range(n)]
+        multi = sum(1 for g, _ in t.groups if g) > 1
+        cols = [f"{g} {c}" if g and multi else c for g, c in zip(labels, cols, strict=False)]
+    lines = ["| " + " | ".join(cols) + " |"]
+    lines.append("|" + "|".join(":---" if j < t.stub else "---:" for j in range(len(cols))) + "|")
+    for row in t.rows:
+        lines.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
+    return "\n".join(lines)
+
+
+_TEX_ESC = {
+    "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+    "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+}  # fmt: skip
+
+
+def _tex(s: str) -> str:
+    s = "".join(_TEX_ESC.get(ch, ch) for ch in s)
+    s = re.sub(r"(\d+)×(\d+)", r"$\1\\times\2$", s)
+    return (
+        s.replace("×", r"$\times$")
+        .replace("–", "--")
+        .replace("α", r"$\alpha$")
+        .replace("³", r"$^3$")
+    )
+
+
+def _tex_cell(c: Cell) -> str:
+    t = _tex(c.text)
+    if c.underline:
+        t = rf"\underline{{{t}}}"
+    if c.bold:
+        t = rf"\textbf{{{t}}}"
+    if c.color:
+        t = rf"\textcolor{{{c.color}}}{{{t}}}"
+    return t
+
+
+def to_latex(t: StyledTable) -> str:
+    """booktabs ``table`` environment; marks as ``\\underline``, ``\\textbf``, ``\\textcolor``."""
+    ncol = len(t.columns)
+    spec = "l" * t.stub + "r" * (ncol - t.stub)
+    out = [r"\begin{table}[t]", r"\centering", rf"\caption{{{_tex(t.caption)}}}"]
+    if t.label:
+        out.append(rf"\label{{{t.label}}}")
+    out += [r"\small", rf"\begin{{tabular}}{{{spec}}}", r"\toprule"]
+    if t.groups and any(g for g, _ in t.groups):
+        parts, rules, col = [], [], 1
+        for g, n in t.groups:
+            parts.append(rf"\multicolumn{{{n}}}{{c}}{{{_tex(g)}}}" if g else " & ".join([""] * n))
+            if g:
+                rules.append(rf"\cmidrule(lr){{{col}-{col + n - 1}}}")
+            col += n
+        out.append(" & ".join(parts) + r" \\")
+        out.append(" ".join(rules))
+    out.append(" & ".join(_tex(c) for c in t.columns) + r" \\")
+    out.append(r"\midrule")
+    for i, row in enumerate(t.rows):
+        if i in t.rules:
+            out.append(r"\midrule")
+        out.append(" & ".join(_tex_cell(c) for c in row) + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}"]
+    if t.legend:
+        out.append(rf"\par\smallskip\footnotesize {_tex(t.legend)}")
+    out.append(r"\end{table}")
+    return "\n".join(out)
+
+
+def is_finite(x: object) -> bool:
+    """True for a finite real number."""
+    try:
+        return math.isfinite(float(x))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
