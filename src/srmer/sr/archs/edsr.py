@@ -1,0 +1,211 @@
+"""EDSR (Lim et al., CVPRW 2017): residual blocks without BN, residual scaling, pixel-shuffle tail.
+
+Two key styles, one architecture:
+
+- ``key_style="basicsr"`` (default): BasicSR's ``EDSR`` (``conv_first``, ``body.N.conv1/conv2``,
+  ``conv_after_body``, ``upsample.0/.2``, ``conv_last``); the DIV2K mean is a plain attribute, as in
+  BasicSR, so it is not a state_dict key.
+- ``key_style="official"``: EDSR-PyTorch's ``EDSR`` (``sub_mean``, ``head.0``, ``body.N.body.0/2``,
+  ``body.{n}``, ``tail.0.0``, ``tail.1``, ``add_mean``); these weights expect 0..255 input, the model
+  scales internally so that both styles take and return float RGB in [0, 1].
+
+Standard configurations: baseline 16 blocks / 64 features / res_scale 1 (1.52 M parameters at x4,
+BasicSR count), large 32 / 256 / 0.1 (43 M). Scales 2, 3 and any power of two are native (the
+pixel-shuffle tail stacks x2 stages); official checkpoints exist for x2, x3 and x4.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from srmer.sr.archs.base import ArchSpec, StateDict
+from srmer.sr.archs.common import (
+    DIV2K_RGB_MEAN,
+    MeanShift,
+    Range255,
+    ResidualBlockNoBN,
+    Upsample,
+    conv3x3,
+    count_indexed,
+    has_keys,
+    make_layer,
+    never,
+    upsampler_scale,
+)
+
+
+class EDSR(nn.Module):
+    """EDSR with BasicSR key names.
+
+    Parameters
+    ----------
+    scale : int
+        2, 3 or a power of two.
+    num_feat, num_block, res_scale :
+        64/16/1.0 (baseline) or 256/32/0.1 (large).
+    img_range : float
+        Internal value range (255, as BasicSR and the official code).
+
+    Forward: ``(N,3,H,W)`` float RGB in [0,1] -> ``(N,3,sH,sW)``.
+    """
+
+    def __init__(
+        self,
+        scale: int = 4,
+        num_feat: int = 64,
+        num_block: int = 16,
+        res_scale: float = 1.0,
+        num_in_ch: int = 3,
+        num_out_ch: int = 3,
+        img_range: float = 255.0,
+    ) -> None:
+        super().__init__()
+        self.scale = scale
+        self.img_range = img_range
+        self.mean = torch.tensor(DIV2K_RGB_MEAN).view(1, 3, 1, 1)
+        self.conv_first = conv3x3(num_in_ch, num_feat)
+        self.body = make_layer(ResidualBlockNoBN, num_block, num_feat=num_feat, res_scale=res_scale)
+        self.conv_after_body = conv3x3(num_feat, num_feat)
+        self.upsample = Upsample(scale, num_feat)
+        self.conv_last = conv3x3(num_feat, num_out_ch)
+
+    def forward(self, x: Tensor) -> Tensor:
+        mean = self.mean.to(x)
+        x = self.conv_first((x - mean) * self.img_range)
+        res = self.conv_after_body(self.body(x)) + x
+        return self.conv_last(self.upsample(res)) / self.img_range + mean
+
+
+class ResBlockPT(nn.Module):
+    """EDSR-PyTorch ``ResBlock``: ``body = Sequential(conv, ReLU, conv)``, scaled residual."""
+
+    def __init__(self, n_feats: int, res_scale: float = 1.0) -> None:
+        super().__init__()
+        self.res_scale = res_scale
+        self.body = nn.Sequential(
+            conv3x3(n_feats, n_feats), nn.ReLU(True), conv3x3(n_feats, n_feats)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.body(x) * self.res_scale
+
+
+class EDSROfficial(Range255):
+    """EDSR with EDSR-PyTorch key names (weights trained on 0..255); same arguments as :class:`EDSR`."""
+
+    def __init__(
+        self,
+        scale: int = 4,
+        num_feat: int = 64,
+        num_block: int = 16,
+        res_scale: float = 1.0,
+        num_in_ch: int = 3,
+        num_out_ch: int = 3,
+        img_range: float = 255.0,
+    ) -> None:
+        super().__init__()
+        self.scale = scale
+        self.rgb_range = img_range
+        self.sub_mean = MeanShift(img_range, sign=-1)
+        self.add_mean = MeanShift(img_range, sign=1)
+        self.head = nn.Sequential(conv3x3(num_in_ch, num_feat))
+        body: list[nn.Module] = [ResBlockPT(num_feat, res_scale) for _ in range(num_block)]
+        body.append(conv3x3(num_feat, num_feat))
+        self.body = nn.Sequential(*body)
+        self.tail = nn.Sequential(Upsample(scale, num_feat), conv3x3(num_feat, num_out_ch))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.head(self.sub_mean(self.to_range(x)))
+        res = self.body(x) + x
+        return self.from_range(self.add_mean(self.tail(res)))
+
+
+def build(scale: int = 4, key_style: str = "basicsr", **hp: Any) -> nn.Module:
+    """Build EDSR; ``key_style`` is ``"basicsr"`` or ``"official"`` (EDSR-PyTorch)."""
+    if key_style == "basicsr":
+        return EDSR(scale=scale, **hp)
+    if key_style == "official":
+        return EDSROfficial(scale=scale, **hp)
+    raise ValueError(f"key_style must be 'basicsr' or 'official', not {key_style!r}")
+
+
+def _res_scale(nf: int) -> float:
+    # Not stored in weights: the published large model (256 features) uses 0.1, the baseline 1.0.
+    return 0.1 if nf >= 256 else 1.0
+
+
+def detect(sd: StateDict) -> dict[str, Any] | None:
+    """EDSR in BasicSR (``conv_after_body`` + ``upsample``) or EDSR-PyTorch (``head.0`` + ``tail``) keys."""
+    if has_keys(
+        sd,
+        "conv_first.weight",
+        "body.0.conv1.weight",
+        "conv_after_body.weight",
+        "upsample.0.weight",
+    ):
+        if any(k.startswith("body.0.rcab") or ".residual_group." in k for k in sd):
+            return None
+        nf = sd["conv_first.weight"].shape[0]
+        scale = upsampler_scale(sd, "upsample.", nf)
+        if scale is None:
+            return None
+        return {
+            "scale": scale,
+            "key_style": "basicsr",
+            "num_feat": nf,
+            "num_block": count_indexed(sd, r"^body\.(\d+)\.conv1\.weight$"),
+            "res_scale": _res_scale(nf),
+            "num_in_ch": sd["conv_first.weight"].shape[1],
+            "num_out_ch": sd["conv_last.weight"].shape[0],
+        }
+    if has_keys(sd, "sub_mean.weight", "head.0.weight", "body.0.body.0.weight", "tail.0.0.weight"):
+        if "body.0.body.0.body.0.weight" in sd:  # RCAN nests one level deeper
+            return None
+        nf = sd["head.0.weight"].shape[0]
+        scale = upsampler_scale(sd, "tail.0.", nf)
+        if scale is None:
+            return None
+        return {
+            "scale": scale,
+            "key_style": "official",
+            "num_feat": nf,
+            "num_block": count_indexed(sd, r"^body\.(\d+)\.body\.0\.weight$"),
+            "res_scale": _res_scale(nf),
+            "num_in_ch": sd["head.0.weight"].shape[1],
+            "num_out_ch": sd["tail.1.weight"].shape[0],
+        }
+    return None
+
+
+_SCALES = (2, 3, 4, 8, 16)
+_DESC = "EDSR (Lim et al. 2017)"
+
+SPECS: list[ArchSpec] = [
+    ArchSpec(
+        "edsr",
+        build,
+        _SCALES,
+        detect,
+        description=f"{_DESC}, baseline 16 blocks x 64; key_style basicsr|official",
+        defaults={"num_feat": 64, "num_block": 16, "res_scale": 1.0},
+    ),
+    ArchSpec(
+        "edsr_baseline",
+        build,
+        _SCALES,
+        never,
+        description=f"{_DESC} baseline: 16 blocks, 64 features, res_scale 1.0",
+        defaults={"num_feat": 64, "num_block": 16, "res_scale": 1.0},
+    ),
+    ArchSpec(
+        "edsr_large",
+        build,
+        _SCALES,
+        never,
+        description=f"{_DESC} large: 32 blocks, 256 features, res_scale 0.1",
+        defaults={"num_feat": 256, "num_block": 32, "res_scale": 0.1},
+    ),
+]

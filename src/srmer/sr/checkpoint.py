@@ -1,0 +1,267 @@
+"""Checkpoint loading (architecture detected from the weights) and atomic saving.
+
+:func:`load_checkpoint` follows spandrel's design: the container is unwrapped once, then every
+registered :class:`~srmer.sr.archs.base.ArchSpec`'s ``detect`` is asked in turn; the first that
+recognises the keys gives the hyper-parameters, the model is built and loaded with ``strict=True``.
+
+Containers understood:
+
+- BasicSR: ``{'params': sd}`` or ``{'params': sd, 'params_ema': sd}`` (``params_ema`` preferred);
+- mmagic / mmediting: ``{'meta': ..., 'state_dict': sd}`` with keys prefixed ``generator.`` and
+  ``generator_ema.`` (EMA preferred; ``discriminator.`` and other prefixes ignored);
+- raw state_dicts (EDSR-PyTorch, yulunzhang/RCAN, Meta-SR, Real-ESRGAN ``params`` files...);
+- a leading ``module.`` (DataParallel) is stripped;
+- files written by :func:`save_checkpoint` carry an ``srmer`` entry (architecture name, scale,
+  hyper-parameters, cascade order) and are rebuilt from it without guessing.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from srmer.errors import SrmerError
+from srmer.sr.archs.base import StateDict
+from srmer.sr.registry import Cascade, create, get_spec, specs
+
+#: signature keys per family, quoted in the error for an unrecognised checkpoint
+SIGNATURES: dict[str, str] = {
+    "srcnn": "conv1, conv2, conv3 only",
+    "msrresnet": "conv_first, body.N.conv1, upconv1, conv_hr, conv_last",
+    "edsr": "conv_first, body.N.conv1, conv_after_body, upsample.0 (BasicSR) | sub_mean, head.0, "
+    "body.N.body.0, tail.0.0, tail.1 (EDSR-PyTorch)",
+    "rdn": "SFENet1, RDBs.N.convs.M.conv.0, RDBs.N.LFF, GFF.0, UPNet.0",
+    "rrdbnet": "conv_first, body.N.rdb1.conv1, conv_body, conv_up1, conv_hr, conv_last",
+    "nesrganplus": "rrdbnet keys + body.N.rdbK.conv1x1",
+    "srvgg": "body.N.weight only (PReLU vectors at odd N)",
+    "rcan": "conv_first, body.N.residual_group.M.rcab.0 (BasicSR) | head.0, "
+    "body.N.body.M.body.3.conv_du.0, tail.0.0 (official)",
+    "metasr": "SFENet1, RDBs, GFF, P2W.meta_block.0/2",
+    "glean": "encoder.0.0.conv_first, generator.style_mapping, fusion_out, decoder (after generator. prefix)",
+}
+
+
+def _read(path: Path, trusted: bool) -> Any:
+    if not path.is_file():
+        raise SrmerError(
+            f"checkpoint {path} does not exist (check the path in your config or command)"
+        )
+    try:
+        return torch.load(path, map_location="cpu", weights_only=not trusted)
+    except pickle.UnpicklingError as exc:
+        if not trusted and "Unsupported global" in str(exc):
+            raise SrmerError(
+                f"checkpoint {path} contains Python objects besides tensors; if you trust its source, "
+                "load it with trusted=True (it then runs pickle code)"
+            ) from exc
+        detail = str(exc).split("WeightsUnpickler error:")[-1].strip().splitlines()[0]
+        raise SrmerError(
+            f"checkpoint {path} is corrupt, truncated or not a PyTorch .pth/.pt file ({detail}); "
+            "download or copy it again"
+        ) from exc
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise SrmerError(
+            f"checkpoint {path} is corrupt, truncated or not a PyTorch .pth/.pt file ({exc}); "
+            "download or copy it again"
+        ) from exc
+
+
+def _strip(sd: dict[str, Any], prefix: str) -> dict[str, Any]:
+    n = len(prefix)
+    return {k[n:]: v for k, v in sd.items() if k.startswith(prefix)}
+
+
+def unwrap(obj: Any) -> tuple[StateDict, dict[str, Any]]:
+    """Unwrap a checkpoint container once.
+
+    Returns
+    -------
+    state_dict : dict of str to Tensor
+    info : dict
+        ``format`` (``"basicsr"``, ``"mmagic"``, ``"raw"``), ``ema`` (bool) and the ``srmer`` entry
+        when present.
+    """
+    info: dict[str, Any] = {"format": "raw", "ema": False}
+    if not isinstance(obj, dict):
+        raise SrmerError(f"expected a dict of tensors, found {type(obj).__name__}")
+    if isinstance(obj.get("srmer"), dict):
+        info["srmer"] = obj["srmer"]
+    sd: dict[str, Any]
+    if isinstance(obj.get("params_ema"), dict) or isinstance(obj.get("params"), dict):
+        info["format"] = "basicsr"
+        info["ema"] = isinstance(obj.get("params_ema"), dict)
+        sd = obj["params_ema"] if info["ema"] else obj["params"]
+    elif isinstance(obj.get("state_dict"), dict):
+        info["format"] = "mmagic"
+        sd = obj["state_dict"]
+        if any(k.startswith("generator_ema.") for k in sd):
+            info["ema"] = True
+            sd = _strip(sd, "generator_ema.")
+        elif any(k.startswith("generator.") for k in sd):
+            sd = _strip(sd, "generator.")
+    else:
+        sd = obj
+    sd = {k: v for k, v in sd.items() if isinstance(v, Tensor)}
+    if sd and all(k.startswith("module.") for k in sd):
+        sd = _strip(sd, "module.")
+    return sd, info
+
+
+def _attach(model: nn.Module, name: str, hp: dict[str, Any]) -> nn.Module:
+    model.arch_name = name  # type: ignore[assignment]
+    model.hparams = {k: v for k, v in hp.items() if k != "scale"}  # type: ignore[assignment]
+    return model
+
+
+def _load_strict(model: nn.Module, sd: StateDict, path: Path, what: str) -> None:
+    try:
+        model.load_state_dict(sd, strict=True)
+    except RuntimeError as exc:
+        msg = str(exc).replace("\n", " ")
+        raise SrmerError(
+            f"checkpoint {path} looks like {what} but does not fit it: {msg[:600]} "
+            "(a modified architecture or a truncated file?)"
+        ) from exc
+
+
+def _from_meta(meta: dict[str, Any], sd: StateDict, path: Path) -> nn.Module:
+    if "cascade" in meta:
+        stages = {}
+        for key, sub in meta["cascade"]["stages"].items():
+            stages[key] = _attach(
+                create(sub["arch"], sub["scale"], **sub.get("hparams", {})),
+                sub["arch"],
+                sub.get("hparams", {}),
+            )
+        model: nn.Module = Cascade(stages, list(meta["cascade"]["order"]))
+        model.arch_name = meta.get("arch", "cascade")  # type: ignore[assignment]
+    else:
+        get_spec(meta["arch"])
+        model = _attach(
+            create(meta["arch"], meta["scale"], **meta.get("hparams", {})),
+            meta["arch"],
+            meta.get("hparams", {}),
+        )
+    _load_strict(model, sd, path, f"srmer's {meta.get('arch')}")
+    return model
+
+
+def detect_arch(sd: StateDict) -> tuple[str, dict[str, Any]] | None:
+    """``(name, hparams)`` of the first registered spec recognising ``sd``, else ``None``."""
+    for name, spec in specs().items():
+        try:
+            hp = spec.detect(sd)
+        except (KeyError, IndexError, AttributeError, ValueError):
+            hp = None
+        if hp is not None:
+            return name, hp
+    return None
+
+
+def load_checkpoint(
+    path: str | os.PathLike, trusted: bool = False, device: str | torch.device = "cpu"
+) -> nn.Module:
+    """Load an SR checkpoint of any supported format, detecting the architecture from its keys.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.pth``/``.pt`` file (BasicSR, mmagic, EDSR-PyTorch, RCAN, Meta-SR, Real-ESRGAN or srmer).
+    trusted : bool
+        Allow non-tensor Python objects in the file (runs pickle; only for files you trust).
+    device : str or torch.device
+
+    Returns
+    -------
+    torch.nn.Module
+        In eval mode, with ``arch_name``, ``hparams`` and ``scale`` attributes; image models take and
+        return float RGB in [0, 1] ``(N,3,H,W)`` (0..255 weights are wrapped inside).
+
+    Raises
+    ------
+    SrmerError
+        Missing, corrupt or foreign file, or keys/shapes matching no registered architecture; the
+        message names the file, the expected signature keys and the first keys found.
+    """
+    path = Path(path)
+    obj = _read(path, trusted)
+    try:
+        sd, info = unwrap(obj)
+    except SrmerError as exc:
+        raise SrmerError(f"checkpoint {path}: {exc}") from exc
+    if not sd:
+        top = list(obj)[:8] if isinstance(obj, dict) else type(obj).__name__
+        raise SrmerError(
+            f"checkpoint {path} holds no tensors (top-level entries: {top}); not an SR model file"
+        )
+    if "srmer" in info:
+        model = _from_meta(info["srmer"], sd, path)
+    else:
+        found = detect_arch(sd)
+        if found is None:
+            expected = "; ".join(f"{k}: {v}" for k, v in SIGNATURES.items())
+            first = list(sd)[:8]
+            raise SrmerError(
+                f"checkpoint {path} ({info['format']} container, {len(sd)} tensors) matches no known SR "
+                f"architecture. First keys found: {first}. Expected signature keys -- {expected}"
+            )
+        name, hp = found
+        scale = hp.pop("scale")
+        model = _attach(get_spec(name).build(scale=scale, **hp), name, hp)
+        _load_strict(model, sd, path, f"{name} with {hp}")
+    model.checkpoint_info = info  # type: ignore[assignment]
+    return model.to(device).eval()
+
+
+def _meta(model: nn.Module) -> dict[str, Any]:
+    if isinstance(model, Cascade):
+        return {
+            "arch": getattr(model, "arch_name", "cascade"),
+            "scale": model.scale,
+            "cascade": {
+                "order": list(model.order),
+                "stages": {k: _meta(m) for k, m in model.stages.items()},
+            },
+        }
+    return {
+        "arch": getattr(model, "arch_name", type(model).__name__.lower()),
+        "scale": getattr(model, "scale", None),
+        "hparams": dict(getattr(model, "hparams", {})),
+    }
+
+
+def save_checkpoint(
+    model: nn.Module,
+    path: str | os.PathLike,
+    ema: nn.Module | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Save ``{'params': sd, 'params_ema': sd_ema, 'srmer': meta, **extra}`` atomically (BasicSR format).
+
+    The file is written to a temporary name in the same folder and renamed, so an interrupted save
+    never leaves a truncated checkpoint. ``extra`` may hold training state (optimiser, step) for resuming.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    obj: dict[str, Any] = {"params": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+    if ema is not None:
+        obj["params_ema"] = {k: v.detach().cpu() for k, v in ema.state_dict().items()}
+    obj["srmer"] = _meta(model)
+    if extra:
+        obj.update(extra)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

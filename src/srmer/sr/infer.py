@@ -1,0 +1,145 @@
+"""Inference: run an SR model on numpy frames, batched and tiled, on CUDA when available."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from srmer.errors import SrmerError
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA if available, else CPU; anything else is passed to :class:`torch.device`."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _to_tensor(frames: np.ndarray) -> Tensor:
+    x = torch.from_numpy(np.ascontiguousarray(frames))
+    x = x.float() / 255.0 if frames.dtype == np.uint8 else x.float()
+    return x.permute(0, 3, 1, 2)
+
+
+def _run_tiled(
+    model: nn.Module, x: Tensor, scale: int, tile: int, overlap: int, memory_format
+) -> Tensor:
+    """Run ``model`` on overlapping LR tiles and paste the centre of each output tile.
+
+    Each tile is enlarged by ``overlap`` LR pixels on every side that is not an image border; only the
+    output of the tile proper is kept. When ``overlap`` covers the model's receptive-field radius the
+    result equals the untiled output (up to float rounding); models with global statistics (RCAN's
+    channel attention) differ slightly. The output is accumulated on the CPU, so device memory is
+    bounded by one tile whatever the image size.
+    """
+    n, c, h, w = x.shape
+    out = torch.empty(n, c, h * scale, w * scale, dtype=torch.float32)
+    for y0 in range(0, h, tile):
+        y1 = min(h, y0 + tile)
+        ys, ye = max(0, y0 - overlap), min(h, y1 + overlap)
+        for x0 in range(0, w, tile):
+            x1 = min(w, x0 + tile)
+            xs, xe = max(0, x0 - overlap), min(w, x1 + overlap)
+            patch = x[:, :, ys:ye, xs:xe].contiguous(memory_format=memory_format)
+            y = model(patch).float()
+            oy, ox = (y0 - ys) * scale, (x0 - xs) * scale
+            out[:, :, y0 * scale : y1 * scale, x0 * scale : x1 * scale] = y[
+                :, :, oy : oy + (y1 - y0) * scale, ox : ox + (x1 - x0) * scale
+            ].cpu()
+    return out
+
+
+def upscale(
+    model: nn.Module,
+    images: np.ndarray,
+    tile: int | None = None,
+    overlap: int = 16,
+    batch: int = 8,
+    device: str | torch.device = "auto",
+    channels_last: bool | None = None,
+) -> np.ndarray:
+    """Super-resolve RGB frames with an image SR model.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        An srmer image model (``srmer.sr.create`` / ``srmer.sr.load_checkpoint``): float RGB in [0,1],
+        ``(N,3,H,W) -> (N,3,sH,sW)``, with a ``scale`` attribute.
+    images : ndarray
+        ``(N,H,W,3)`` or ``(H,W,3)``; uint8 (0..255) or float (0..1).
+    tile : int, optional
+        LR tile side; ``None`` runs whole frames. Tiling needs an integer scale and a fully
+        convolutional model (not GLEAN, whose input size is fixed).
+    overlap : int
+        LR pixels of context added around each tile (discarded from the output).
+    batch : int
+        Frames per forward pass.
+    device : str
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda:0"``...
+    channels_last : bool, optional
+        Use the channels-last memory format; default on CUDA only (measured faster there for convs,
+        not on this project's CPU build, see benchmarks/bench_sr.py).
+
+    Returns
+    -------
+    ndarray
+        ``(N,sH,sW,3)`` (or ``(sH,sW,3)``), uint8 for uint8 input (rounded), else float32 in [0,1].
+    """
+    arr = np.asarray(images)
+    single = arr.ndim == 3
+    if single:
+        arr = arr[None]
+    if arr.ndim != 4 or arr.shape[-1] != 3:
+        raise SrmerError(f"upscale expects (N,H,W,3) or (H,W,3) RGB frames, got shape {arr.shape}")
+    if arr.dtype != np.uint8 and not np.issubdtype(arr.dtype, np.floating):
+        raise SrmerError(f"upscale expects uint8 (0..255) or float (0..1) frames, got {arr.dtype}")
+    dev = resolve_device(device)
+    if channels_last is None:
+        channels_last = dev.type == "cuda"
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(dev).eval()
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    scale = getattr(model, "scale", None)
+    fixed = getattr(model, "input_size", None)
+    if tile is not None:
+        if scale is None or float(scale) != int(scale):
+            raise SrmerError(
+                f"tiled inference needs an integer model scale, this model has scale={scale}"
+            )
+        if fixed is not None:
+            raise SrmerError(
+                f"{type(model).__name__} takes a fixed {fixed}x{fixed} input and cannot be tiled"
+            )
+    if fixed is not None and arr.shape[1:3] != (fixed, fixed):
+        raise SrmerError(
+            f"{type(model).__name__} takes {fixed}x{fixed} frames, got {arr.shape[1]}x{arr.shape[2]} "
+            "(resize the input or build the model with in_size matching your frames)"
+        )
+    outs = []
+    with torch.inference_mode():
+        for i in range(0, len(arr), max(1, batch)):
+            x = _to_tensor(arr[i : i + batch]).to(dev)
+            h, w = x.shape[-2:]
+            if tile is None or (h <= tile and w <= tile):
+                y = model(x.contiguous(memory_format=fmt)).float()
+            else:
+                y = _run_tiled(model, x, int(scale), tile, overlap, fmt)
+            y = y.clamp_(0, 1).permute(0, 2, 3, 1).cpu().numpy()
+            outs.append(y)
+    out = np.concatenate(outs, 0)
+    if arr.dtype == np.uint8:
+        out = np.floor(out * 255.0 + 0.5).astype(np.uint8)
+    else:
+        out = out.astype(np.float32, copy=False)
+    return out[0] if single else out
+
+
+def output_size(model: nn.Module, h: int, w: int) -> tuple[int, int]:
+    """Output ``(H, W)`` of ``model`` for an ``h x w`` input (``int(s*h)`` for fractional Meta-SR scales)."""
+    s = float(getattr(model, "scale", 1))
+    return (int(s * h), int(s * w)) if s != int(s) else (h * int(s), w * int(s))
+
+
+__all__ = ["output_size", "resolve_device", "upscale"]
