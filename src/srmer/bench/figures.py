@@ -81,7 +81,8 @@ def avg_per_mer_sr(df: pd.DataFrame, metric: str = "war", title: str = "") -> by
     mname = METRIC_DISPLAY.get(metric, metric.upper())
     ax.set_ylabel(f"mean {mname} over resolutions")
     ax.set_xlabel("SR method")
-    _ylim(ax, lr[metric])
+    vals = pd.concat([means, df.loc[ref, metric]]) if ref.any() else means
+    _ylim(ax, vals)
     ax.set_title(title or f"Average {mname} per MER and SR method")
     ax.legend(
         fontsize=8,
@@ -255,7 +256,10 @@ def confusion(
         ax.set_xticks(range(k), classes, rotation=45, ha="right", fontsize=8)
         ax.set_yticks(range(k), classes, fontsize=8)
         ax.set_xlabel("predicted class")
-        ax.set_ylabel("true class")
+        if n == 0:
+            ax.set_ylabel("true class")
+        else:
+            ax.tick_params(labelleft=False)  # same classes as the first panel; saves overlap
         acc = np.trace(cm) / max(cm.sum(), 1)
         ax.set_title(f"{sub_title}\nWAR = {acc:.3f}, n = {cm.sum()}", fontsize=9)
     fig.colorbar(im, ax=fig.axes, fraction=0.025, pad=0.03, label="fraction of true class")
@@ -264,8 +268,12 @@ def confusion(
     return _png(fig)
 
 
-def setting_title(resolution: int, sr: str, mer: str, hr: int | None) -> str:
-    """``"RCNA, EDSR 64to256"`` style label of one benchmark cell."""
+def setting_title(
+    resolution: int, sr: str, mer: str, hr: int | None, reference: bool = False
+) -> str:
+    """``"RCNA, EDSR 64to256"`` style label of one benchmark cell (``"RCNA, HR 256×256"``)."""
+    if reference:
+        return f"{display(mer, MER_DISPLAY)}, HR {resolution}×{resolution}"
     return f"{display(mer, MER_DISPLAY)}, {_sr_name(sr)} {res_label(resolution, sr, hr)}"
 
 

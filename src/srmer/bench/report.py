@@ -226,14 +226,14 @@ caption{caption-side:top;text-align:left;padding:4px 0 8px;font-size:1.02em}
 th,td{padding:3px 9px;text-align:right;white-space:nowrap}
 thead th{border-bottom:1px solid #444;background:#f3f5f9} thead tr:first-child th{border-top:2px solid #222}
 th.group{text-align:center;border-bottom:1px solid #999}
-td.stub{text-align:left;color:#222} tbody tr:last-child td{border-bottom:2px solid #222}
+td.stub,th.stub{text-align:left;color:#222} tbody tr:last-child td{border-bottom:2px solid #222}
 tr.rule td{border-top:1px solid #999}
 tbody tr:hover td{background:#f6f8fc}
 td.red{color:#c00000} td.blue{color:#0645ad}
 .legend{font-size:.85em;color:#444;margin-top:6px;max-width:900px}
 img{max-width:100%;height:auto;border:1px solid #e3e6ec}
 pre{background:#f6f8fa;padding:10px;overflow-x:auto;font-size:.85em;max-height:420px}
-table.kv td{text-align:left} table.kv td:first-child{color:#555;padding-right:18px}
+table.kv td{text-align:left} table.kv tr:last-child td{border-bottom:none} table.kv td:first-child{color:#555;padding-right:18px}
 details summary{cursor:pointer;color:#0645ad;margin:6px 0}
 """
 
@@ -398,7 +398,9 @@ def write_report(
             f"fig4_{key}",
             f"bar chart of mean {mname} per MER and SR method on {title}",
             f"Bars: mean {mname} of each MER method under each SR method, averaged over the input "
-            "resolutions (HR reference excluded; dashed line: its mean over MER methods).",
+            "resolutions at which that SR method was run (a method run at one resolution only, "
+            "e.g. video SR at 64, is therefore not comparable with the others). Dashed line: the "
+            "HR reference, mean over MER methods.",
             "No low-resolution rows: nothing to average.",
         )
         body.append(f"<h3>{mname} against input resolution</h3>")
@@ -438,7 +440,7 @@ def write_report(
             ref = df[reference_mask(df) & (df["mer"] == b_mer)]
             if not ref.empty:
                 r_res = int(ref["resolution"].iloc[0])
-                cm_panels.append((f"HR reference: {figures.setting_title(r_res, 'none', b_mer, hr)}",
+                cm_panels.append((f"HR reference: {figures.setting_title(r_res, 'none', b_mer, hr, reference=True)}",
                                   _preds_for(run.predictions, sel["dataset"], r_res, "none", b_mer)))  # fmt: skip
             add_fig(
                 figures.confusion(cm_panels, title=f"{title}"),
@@ -575,7 +577,7 @@ def _provenance_html(run: RunData) -> str:
             if isinstance(s, dict)
         )
         parts.append(
-            f'<figure class="table"><table><thead><tr><th>dataset</th><th>clip</th><th>problem</th></tr></thead>'
+            f'<figure class="table"><table><thead><tr><th class="stub">dataset</th><th class="stub">clip</th><th class="stub">problem</th></tr></thead>'
             f"<tbody>{rows}</tbody></table></figure>"
         )
     else:

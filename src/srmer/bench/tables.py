@@ -429,11 +429,10 @@ def summary_table(
     for j in range(len(res_levels)):
         _rank_marks([row[1 + j] for row in rows], digits, "bold", "underline")
     columns = ["SR method", *[f"{r}×{r}" for r in res_levels]]
+    ref_note = ""
     if ref.any():
         rv = float(df.loc[ref, metric].mean())
-        columns.append(f"{hr}×{hr} (HR)")
-        for row in rows:
-            row.append(Cell(_fmt(rv, digits), rv, color="blue"))
+        ref_note = f" HR reference ({hr}×{hr}): {_fmt(rv, digits)}."
     mname = METRIC_DISPLAY.get(metric, metric.upper())
     return StyledTable(
         caption=f"{mname} averaged over MER methods, per SR method and input resolution, on "
@@ -443,7 +442,7 @@ def summary_table(
         stub=1,
         label=f"tab:{_slug(dataset)}-{metric}-summary",
         legend="Bold: best SR method at each resolution; underlined: second best. "
-        "The HR column repeats the reference for comparison.",
+        "Bicubic (LR): recognition on the low-resolution clip itself." + ref_note,
     )
 
 
@@ -571,7 +570,7 @@ def anova_table(anovas: dict[str, object], hr: int | None = None) -> StyledTable
             levels = ordered([str(x) for x in levels], MER_ORDER)
         if rows:
             rules.append(len(rows))
-        for lv in levels:
+        for n_lv, lv in enumerate(levels):
             if f == "resolution":
                 name = res_label(int(lv), "sr", hr)
             elif f == "sr":
@@ -580,7 +579,8 @@ def anova_table(anovas: dict[str, object], hr: int | None = None) -> StyledTable
                 name = display(lv, MER_DISPLAY)
             else:
                 name = str(lv)
-            cells = [Cell(FACTOR_DISPLAY.get(f, f), header=True), Cell(name, header=True)]
+            fname = FACTOR_DISPLAY.get(f, f) if n_lv == 0 else ""
+            cells = [Cell(fname, header=True), Cell(name, header=True)]
             for a in anovas.values():
                 tab = a.factors[f].levels
                 hit = tab[tab["level"].astype(str) == str(lv)]
@@ -646,7 +646,16 @@ def to_html(t: StyledTable, number: str = "") -> str:
             + "".join(f'<th colspan="{n}" class="group">{html.escape(g)}</th>' for g, n in t.groups)
             + "</tr>"
         )
-    out.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in t.columns) + "</tr>")
+    out.append(
+        "<tr>"
+        + "".join(
+            f'<th class="stub">{html.escape(c)}</th>'
+            if j < t.stub
+            else f"<th>{html.escape(c)}</th>"
+            for j, c in enumerate(t.columns)
+        )
+        + "</tr>"
+    )
     out.append("</thead><tbody>")
     for i, row in enumerate(t.rows):
         cls = ' class="rule"' if i in t.rules else ""
