@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from srmer.sr.archs import basicvsr, basicvsrpp, edvr, iconvsr, realbasicvsr, spynet
 from srmer.sr.archs.basicvsrpp import SecondOrderDeformableAlignment
 from srmer.sr.archs.spynet import SpyNet, flow_warp
+from srmer.sr.checkpoint import load_checkpoint
 
 torch.set_num_threads(1)
 
@@ -274,3 +275,28 @@ def test_second_order_alignment_follows_flow():
     ref = F.conv2d(warped, align.weight * 0.5, align.bias, padding=1)  # sigmoid(0) mask
     # away from the borders, where flow_warp's zeros and the DCN's taps see different pixels
     torch.testing.assert_close(out[..., 2:-2, 2:-2], ref[..., 2:-2, 2:-2], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("style", ["basicsr", "mmagic"])
+@pytest.mark.parametrize("name", list(ARCHS))
+def test_load_checkpoint_detects_video_arch(tmp_path, name, style, request):
+    """The package loader unwraps the container, detects the architecture and loads strictly."""
+    if (name, style) == ("edvr", "basicsr"):
+        # srresnet.detect (registered before the video archs) accepts any dict with conv_first/
+        # upconv1/conv_hr/conv_last, including BasicSR EDVR files; reported in docs/video_sr.md.
+        request.applymarker(
+            pytest.mark.xfail(reason="msrresnet.detect claims EDVR keys", strict=False)
+        )
+    _, model, _ = _tiny(name)
+    sd = model.state_dict()
+    if style == "basicsr":
+        obj = {"params": sd}
+    else:
+        obj = {"meta": {}, "state_dict": {"generator." + k: v for k, v in _to_mmagic(sd).items()}}
+    path = tmp_path / f"{name}.pth"
+    torch.save(obj, path)
+    loaded = load_checkpoint(path)
+    assert type(loaded) is type(model)
+    assert loaded.arch_name == name
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v), k

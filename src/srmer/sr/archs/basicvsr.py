@@ -181,10 +181,10 @@ SPECS = [
     ArchSpec(
         name="basicvsr",
         build=build,
-        scales=(4,),
+        scales=SUPPORTED_SCALES,
         detect=detect,
         video=True,
-        description="BasicVSR (Chan et al. 2021): SPyNet-aligned bidirectional propagation, x4",
+        description="BasicVSR (Chan et al. 2021): SPyNet-aligned bidirectional propagation, x4 (x2/x8/x16 when trained)",
         defaults={"num_feat": 64, "num_block": 30},
     )
 ]

@@ -32,7 +32,12 @@ import torch
 from torch import Tensor, nn
 
 from srmer.sr.archs.base import ArchSpec, StateDict
-from srmer.sr.archs.basicvsr import PixelShuffleUpsampler, compute_flows, scale_from_keys
+from srmer.sr.archs.basicvsr import (
+    SUPPORTED_SCALES,
+    PixelShuffleUpsampler,
+    compute_flows,
+    scale_from_keys,
+)
 from srmer.sr.archs.dcn import ModulatedDeformConv2d
 from srmer.sr.archs.spynet import (
     ConvResidualBlocks,
@@ -222,10 +227,10 @@ SPECS = [
     ArchSpec(
         name="basicvsrpp",
         build=build,
-        scales=(4,),
+        scales=SUPPORTED_SCALES,
         detect=detect,
         video=True,
-        description="BasicVSR++ (Chan et al. 2022): second-order grid propagation, flow-guided DCN, x4",
+        description="BasicVSR++ (Chan et al. 2022): second-order grid propagation, flow-guided DCN, x4 (x2/x8/x16 when trained)",
         defaults={
             "mid_channels": 64,
             "num_blocks": 7,

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from srmer.sr.archs.base import ArchSpec, StateDict
+from srmer.sr.archs.basicvsr import SUPPORTED_SCALES, PixelShuffleUpsampler, scale_from_keys
 from srmer.sr.archs.dcn import DCNv2Pack
 from srmer.sr.archs.spynet import (
     ResidualBlockNoBN,
@@ -263,8 +264,8 @@ def window_indices(center: int, n_total: int, n_window: int) -> list[int]:
     return out
 
 
-class EDVR(_EDVRFrontEnd):
-    """EDVR for x4 SR (BasicSR names).
+class EDVR(PixelShuffleUpsampler, _EDVRFrontEnd):
+    """EDVR for video SR (BasicSR names).
 
     Parameters
     ----------
@@ -281,7 +282,8 @@ class EDVR(_EDVRFrontEnd):
     with_tsa : bool
         TSA fusion (True) or a 1x1 conv fusion.
     scale : int
-        4 only (the official upsampler).
+        4 for the official models; 2, 8 or 16 add or drop ``upconvK`` pixel-shuffle stages (for models
+        trained for that factor).
     """
 
     def __init__(
@@ -296,9 +298,6 @@ class EDVR(_EDVRFrontEnd):
         scale: int = 4,
     ) -> None:
         super().__init__()
-        if scale != 4:
-            raise ValueError(f"EDVR is x4 only (the published upsampler), got scale={scale}")
-        self.scale = 4
         center = num_frame // 2 if center_frame_idx is None else center_frame_idx
         self._build_front(
             num_feat, num_frame, deformable_groups, num_extract_block, center, with_tsa
@@ -306,32 +305,25 @@ class EDVR(_EDVRFrontEnd):
         self.reconstruction = nn.Sequential(
             *[ResidualBlockNoBN(num_feat) for _ in range(num_reconstruct_block)]
         )
-        self.upconv1 = nn.Conv2d(num_feat, num_feat * 4, 3, 1, 1)
-        self.upconv2 = nn.Conv2d(num_feat, 64 * 4, 3, 1, 1)
-        self.pixel_shuffle = nn.PixelShuffle(2)
-        self.conv_hr = nn.Conv2d(64, 64, 3, 1, 1)
-        self.conv_last = nn.Conv2d(64, 3, 3, 1, 1)
+        self._build_upsampler(num_feat, scale)
         accept_mmagic_keys(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        """``(N, num_frame, 3, H, W)`` in [0, 1], H and W multiples of 4 -> centre frame ``(N, 3, 4H, 4W)``."""
+        """``(N, num_frame, 3, H, W)`` in [0, 1], H and W multiples of 4 -> centre frame ``(N, 3, sH, sW)``."""
         if x.shape[-2] % 4 or x.shape[-1] % 4:
             raise ValueError(
                 f"EDVR needs H and W divisible by 4, got {tuple(x.shape[-2:])}; use sr_clip"
             )
-        x_center = x[:, self.center_frame_idx]
         out = self.reconstruction(self._fused_features(x))
-        out = self.lrelu(self.pixel_shuffle(self.upconv1(out)))
-        out = self.lrelu(self.pixel_shuffle(self.upconv2(out)))
-        out = self.conv_last(self.lrelu(self.conv_hr(out)))
-        return out + F.interpolate(x_center, scale_factor=4, mode="bilinear", align_corners=False)
+        return self._upsample(out, x[:, self.center_frame_idx])
 
     def sr_clip(self, x: Tensor) -> Tensor:
-        """Whole clip ``(N, T, 3, H, W)`` -> ``(N, T, 3, 4H, 4W)``, one sliding window per frame."""
+        """Whole clip ``(N, T, 3, H, W)`` -> ``(N, T, 3, sH, sW)``, one sliding window per frame."""
         x, h, w = _pad_to_multiple(x, 4)
         t = x.shape[1]
         outs = [self.forward(x[:, window_indices(i, t, self.num_frame)]) for i in range(t)]
-        return torch.stack(outs, dim=1)[..., : 4 * h, : 4 * w]
+        s = self.scale
+        return torch.stack(outs, dim=1)[..., : s * h, : s * w]
 
 
 def build(scale: int = 4, **hparams: Any) -> EDVR:
@@ -356,7 +348,7 @@ def detect(state_dict: StateDict) -> dict[str, Any] | None:
         "conv_first.weight",
         "pcd_align.cas_dcnpack.weight",
         "reconstruction.0.conv1.weight",
-        "upconv2.weight",
+        "upconv1.weight",
     )
     if (
         not all(k in sd for k in need)
@@ -369,7 +361,7 @@ def detect(state_dict: StateDict) -> dict[str, Any] | None:
     fusion_in = sd["fusion.feat_fusion.weight" if with_tsa else "fusion.weight"].shape[1]
     k = sd["pcd_align.cas_dcnpack.weight"].shape[-1] * sd["pcd_align.cas_dcnpack.weight"].shape[-2]
     return {
-        "scale": 4,
+        "scale": scale_from_keys(sd),
         "num_feat": num_feat,
         "num_frame": int(fusion_in // num_feat),
         "deformable_groups": int(
@@ -396,10 +388,10 @@ SPECS = [
     ArchSpec(
         name="edvr",
         build=build_m,
-        scales=(4,),
+        scales=SUPPORTED_SCALES,
         detect=_detect_variant("edvr"),
         video=True,
-        description="EDVR-M (Wang et al. 2019): PCD alignment + TSA fusion, 5-frame windows, x4",
+        description="EDVR-M (Wang et al. 2019): PCD alignment + TSA fusion, 5-frame windows, x4 (x2/x8/x16 when trained)",
         defaults={
             "num_feat": 64,
             "num_frame": 5,
@@ -412,10 +404,10 @@ SPECS = [
     ArchSpec(
         name="edvr_l",
         build=build_l,
-        scales=(4,),
+        scales=SUPPORTED_SCALES,
         detect=_detect_variant("edvr_l"),
         video=True,
-        description="EDVR-L (Wang et al. 2019): 128 features, 40 reconstruction blocks, x4",
+        description="EDVR-L (Wang et al. 2019): 128 features, 40 reconstruction blocks, x4 (x2/x8/x16 when trained)",
         defaults={
             "num_feat": 128,
             "num_frame": 5,

@@ -26,7 +26,12 @@ import torch
 from torch import Tensor, nn
 
 from srmer.sr.archs.base import ArchSpec, StateDict
-from srmer.sr.archs.basicvsr import PixelShuffleUpsampler, compute_flows, scale_from_keys
+from srmer.sr.archs.basicvsr import (
+    SUPPORTED_SCALES,
+    PixelShuffleUpsampler,
+    compute_flows,
+    scale_from_keys,
+)
 from srmer.sr.archs.edvr import EDVRFeatureExtractor, _pad_to_multiple, window_indices
 from srmer.sr.archs.spynet import (
     ConvResidualBlocks,
@@ -159,10 +164,10 @@ SPECS = [
     ArchSpec(
         name="iconvsr",
         build=build,
-        scales=(4,),
+        scales=SUPPORTED_SCALES,
         detect=detect,
         video=True,
-        description="IconVSR (Chan et al. 2021): BasicVSR + EDVR-M information refill + coupled propagation, x4",
+        description="IconVSR (Chan et al. 2021): BasicVSR + EDVR-M information refill + coupled propagation, x4 (x2/x8/x16 when trained)",
         defaults={"num_feat": 64, "num_block": 30, "keyframe_stride": 5, "temporal_padding": 2},
     )
 ]

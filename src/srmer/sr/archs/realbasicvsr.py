@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from srmer.sr.archs.base import ArchSpec, StateDict
-from srmer.sr.archs.basicvsr import BasicVSR, scale_from_keys
+from srmer.sr.archs.basicvsr import SUPPORTED_SCALES, BasicVSR, scale_from_keys
 from srmer.sr.archs.spynet import (
     ConvResidualBlocks,
     accept_mmagic_keys,
@@ -117,10 +117,10 @@ SPECS = [
     ArchSpec(
         name="realbasicvsr",
         build=build,
-        scales=(4,),
+        scales=SUPPORTED_SCALES,
         detect=detect,
         video=True,
-        description="RealBasicVSR (Chan et al. 2022): image pre-cleaning loop + BasicVSR (20 blocks), x4",
+        description="RealBasicVSR (Chan et al. 2022): image pre-cleaning loop + BasicVSR (20 blocks), x4 (x2/x8/x16 when trained)",
         defaults={
             "mid_channels": 64,
             "num_propagation_blocks": 20,
