@@ -316,3 +316,64 @@ def test_list_archs_has_every_family() -> None:
     } <= names
     row = next(r for r in sr.list_archs() if r["name"] == "rdn")
     assert "x16 cascade x4 -> x4" in row["support"]
+
+
+GLEAN_TINY = {
+    "out_size": 64,
+    "max_channels": 8,
+    "style_channels": 8,
+    "num_mlps": 2,
+    "rrdb_channels": 8,
+    "num_rrdbs": 1,
+}
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8, 16])
+def test_glean_shapes_every_scale(scale: int) -> None:
+    m = sr.create("glean", scale, **GLEAN_TINY).eval()
+    assert m.input_size == 64 // scale and m.scale == scale
+    with torch.no_grad():
+        y = m(torch.rand(2, 3, 64 // scale, 64 // scale))
+    assert y.shape == (2, 3, 64, 64) and torch.isfinite(y).all()
+    with pytest.raises(ValueError, match="takes"):
+        m(torch.rand(1, 3, 64 // scale + 4, 64 // scale))
+
+
+def test_glean_keys_and_frozen_bank() -> None:
+    m = sr.create("glean", 4, **GLEAN_TINY)
+    keys = set(m.state_dict())
+    assert {
+        "encoder.0.0.conv_first.weight",
+        "encoder.0.0.body.0.rdb1.conv1.weight",
+        "generator.style_mapping.2.linear.weight_orig",
+        "generator.constant_input.input",
+        "generator.convs.0.conv.blur.kernel",
+        "generator.to_rgbs.0.upsample.kernel",
+        "generator.injected_noise_0",
+        "fusion_out.0.weight",
+        "decoder.0.upsample_conv.weight",
+    } <= keys
+    assert not any(p.requires_grad for p in m.generator.parameters())
+    assert all(p.requires_grad for p in m.encoder.parameters())
+
+
+def test_upfirdn2d_up2_reproduces_kernel_and_constants() -> None:
+    from srmer.sr.archs.glean import UpsampleUpFIRDn, upfirdn2d
+
+    up = UpsampleUpFIRDn()
+    x = torch.zeros(1, 1, 5, 5)
+    x[0, 0, 2, 2] = 1
+    y = up(x)
+    assert y.shape == (1, 1, 10, 10)
+    # a delta up-sampled by zero insertion then filtered is the kernel, centred on the 2x2 HR block
+    # of LR pixel 2 (HR pixels 4 and 5), with gain 4 so that constants are preserved
+    k = torch.tensor([1.0, 3, 3, 1])
+    expected = torch.zeros(10, 10)
+    expected[3:7, 3:7] = torch.outer(k, k) / 64 * 4
+    torch.testing.assert_close(y[0, 0], expected)
+    const = up(torch.full((1, 1, 8, 8), 0.5))
+    torch.testing.assert_close(const[..., 3:-3, 3:-3], torch.full_like(const[..., 3:-3, 3:-3], 0.5))
+    same = upfirdn2d(torch.ones(1, 2, 6, 6), torch.ones(3, 3) / 9, pad=(1, 1))
+    assert same.shape == (1, 2, 6, 6) and torch.allclose(
+        same[..., 1:-1, 1:-1], torch.ones(1, 2, 4, 4)
+    )

@@ -179,3 +179,24 @@ def test_pickled_objects_need_trust(tmp_path: Path) -> None:
     with pytest.raises(SrmerError, match="trusted=True"):
         sr.load_checkpoint(path)
     assert sr.load_checkpoint(path, trusted=True).arch_name == "edsr"
+
+
+def test_glean_mmagic_round_trip(tmp_path: Path) -> None:
+    hp = {
+        "out_size": 32,
+        "max_channels": 8,
+        "style_channels": 8,
+        "num_mlps": 2,
+        "rrdb_channels": 8,
+        "num_rrdbs": 2,
+    }
+    m = _randomise(sr.create("glean", 4, **hp), 5)
+    sd = m.state_dict()
+    obj = {"meta": {}, "state_dict": {**{"generator." + k: v for k, v in sd.items()}}}
+    torch.save(obj, tmp_path / "glean.pth")
+    got = sr.load_checkpoint(tmp_path / "glean.pth")
+    assert got.arch_name == "glean" and got.input_size == 8 and got.scale == 4
+    assert got.hparams["num_rrdbs"] == 2 and got.hparams["num_mlps"] == 2
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(m(x), got(x), atol=1e-5, rtol=1e-5)
