@@ -2,7 +2,8 @@
 
 ``4class`` is seed 000's Table I grouping (SMIC-HS keeps its 3 classes), ``5class`` the common
 CASME II / SAMM 5-class protocol, ``megc3`` the MEGC 2019 composite (negative/positive/surprise) and
-``raw`` keeps every emotion string as its own class. Raw strings are matched case-insensitively.
+``7class`` the 7 basic expressions (RAF-DB, CAS(ME)^3) and ``raw`` keeps every emotion string as its
+own class. Raw strings are matched case-insensitively.
 Emotions a map does not list are dropped from the experiment (e.g. sadness and fear under ``5class``);
 this is the papers' protocol, not an error.
 """
@@ -30,6 +31,20 @@ _MAPS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "negative": ("negative",),
             "positive": ("positive",),
             "surprise": ("surprise",),
+        },
+        # CAS(ME)^3 part A spells its 7 emotions happy/sad/...; grouped like CASME II.
+        "casme3": {
+            "negative": ("disgust", "fear", "anger", "sad"),
+            "positive": ("happy",),
+            "surprise": ("surprise",),
+            "others": ("others",),
+        },
+        # RAF-DB grouped the same way (neutral as others); FER work uses `7class`.
+        "rafdb": {
+            "negative": ("fear", "disgust", "sadness", "anger"),
+            "positive": ("happiness",),
+            "surprise": ("surprise",),
+            "others": ("neutral",),
         },
     },
     "5class": {
@@ -64,6 +79,21 @@ _MAPS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "positive": ("positive",),
             "surprise": ("surprise",),
         },
+        "casme3": {
+            "negative": ("disgust", "fear", "anger", "sad"),
+            "positive": ("happy",),
+            "surprise": ("surprise",),
+        },
+    },
+    # The 7 basic-expression classes: RAF-DB's label order 1..7 and CAS(ME)^3's 7 emotions.
+    "7class": {
+        "rafdb": {
+            e: (e,)
+            for e in ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral")
+        },
+        "casme3": {
+            e: (e,) for e in ("happy", "disgust", "fear", "anger", "sad", "surprise", "others")
+        },
     },
 }
 
@@ -72,9 +102,11 @@ RAW_EMOTIONS: dict[str, tuple[str, ...]] = {
     "casme2": ("happiness", "surprise", "disgust", "sadness", "fear", "repression", "others"),
     "samm": ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise", "other"),
     "smic": ("negative", "positive", "surprise"),
+    "casme3": ("happy", "disgust", "fear", "anger", "sad", "surprise", "others"),
+    "rafdb": ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral"),
 }
 
-CLASS_MAPS = ("4class", "5class", "megc3", "raw")
+CLASS_MAPS = ("4class", "5class", "megc3", "7class", "raw")
 
 
 class ClassMap:
@@ -83,7 +115,7 @@ class ClassMap:
     Parameters
     ----------
     dataset : str
-        ``casme2``, ``samm`` or ``smic`` (``casme3`` and ``rafdb`` register their own maps).
+        ``casme2``, ``samm``, ``smic``, ``casme3`` or ``rafdb``.
     name : str
         One of :data:`CLASS_MAPS`.
     """

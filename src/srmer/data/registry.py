@@ -18,6 +18,22 @@ DATASETS: dict[str, tuple[str, str]] = {
         "srmer.data.casme2:load_casme2",
         "CASME II (26 subjects, 200 fps), official layout and coding sheet",
     ),
+    "samm": (
+        "srmer.data.samm:load_samm",
+        "SAMM (32 subjects, 200 fps, grey), SAMM/006/006_1_2 frames + MICRO_ONLY sheet",
+    ),
+    "smic": (
+        "srmer.data.smic:load_smic",
+        "SMIC-HS (16 subjects, 100 fps), HS/s1/micro/<class>/<clip> folders",
+    ),
+    "casme3": (
+        "srmer.data.casme3:load_casme3",
+        "CAS(ME)^3 part A (30 fps), label sheet + spNO.X/<video>/color frames",
+    ),
+    "rafdb": (
+        "srmer.data.rafdb:load_rafdb",
+        "RAF-DB basic (static 7-class FER), aligned faces + label list",
+    ),
 }
 
 

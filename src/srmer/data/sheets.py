@@ -137,6 +137,36 @@ def read_sheet(path: Path, sheet_name: str | int = 0, skiprows: int | None = Non
         ) from e
 
 
+def read_sheet_with_preamble(
+    path: Path,
+    sheet_name: str | int = 0,
+    header_cells: Iterable[str] = ("subject", "filename"),
+    max_scan: int = 60,
+):
+    """Read a sheet whose header row sits below preamble rows (SAMM: Excel row 14).
+
+    The header is the first row among the first ``max_scan`` that contains every name in
+    ``header_cells`` (compared with :func:`norm_col`), so a sheet with a different number of preamble
+    rows still reads correctly.
+
+    Raises
+    ------
+    DatasetError
+        No such row: the message names the sheet and the cells looked for.
+    """
+    raw = read_sheet(path, sheet_name=sheet_name)
+    want = {norm_col(c) for c in header_cells}
+    # read_sheet used row 1 as the header: check it, then the data rows
+    rows = [list(raw.columns), *raw.head(max_scan).itertuples(index=False, name=None)]
+    for i, row in enumerate(rows):
+        if want <= {norm_col(c) for c in row if isinstance(c, str)}:
+            return raw if i == 0 else read_sheet(path, sheet_name=sheet_name, skiprows=i)
+    raise DatasetError(
+        f"annotation sheet {path} (sheet {sheet_name!r}): no header row with columns "
+        f"{', '.join(sorted(want))} in its first {max_scan} rows; use the sheet as distributed"
+    )
+
+
 def require_columns(
     df, wanted: Mapping[str, Iterable[str]], path: Path, optional: Iterable[str] = ()
 ) -> dict[str, str | None]:

@@ -51,6 +51,12 @@ _RAW_BY_GROUP: dict[str, dict[str, tuple[tuple[str, float], ...]]] = {
         "surprise": (("Surprise", 1.0),),
         "others": (("Other", 1.0),),
     },
+    "casme3": {
+        "negative": (("disgust", 0.5), ("anger", 0.2), ("fear", 0.15), ("sad", 0.15)),
+        "positive": (("happy", 1.0),),
+        "surprise": (("surprise", 1.0),),
+        "others": (("others", 1.0),),
+    },
     "smic": {
         "negative": (("negative", 1.0),),
         "positive": (("positive", 1.0),),
@@ -59,7 +65,7 @@ _RAW_BY_GROUP: dict[str, dict[str, tuple[tuple[str, float], ...]]] = {
 }
 _SMIC_ABBR = {"negative": "ne", "positive": "po", "surprise": "sur"}
 
-LAYOUTS = ("casme2", "samm", "smic")
+LAYOUTS = ("casme2", "samm", "smic", "casme3")
 
 
 def _stream(seed: int, *key: int) -> np.random.Generator:
@@ -135,10 +141,12 @@ def generate(
         difficulty (docs/synthetic.md); lower it to make the data harder.
     seed : int
         Determines everything: the same arguments write identical files.
-    layout : {"casme2", "samm", "smic"}
+    layout : {"casme2", "samm", "smic", "casme3"}
         ``casme2``: ``CASME2_RAW_selected/subXX/EPxx_yy/imgN.jpg`` + ``CASME2-coding-20140508.xlsx``;
         ``samm``: ``SAMM/006/006_1_2/006_05562.jpg`` (grey) + ``SAMM_Micro_FACS_Codes_v2.xlsx``;
-        ``smic``: ``HS/s1/micro/negative/s1_ne_01/image559740.bmp`` (+ ``non_micro`` clips).
+        ``smic``: ``HS/s1/micro/negative/s1_ne_01/image559740.bmp`` (+ ``non_micro`` clips);
+        ``casme3``: ``data/part_A/spNO.1/a/color/N.jpg`` (one video per clip, 3 neutral frames before
+        the onset and after the offset) + ``annotation/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx``.
     nuisance : Nuisance, optional
         Head motion, blink, lighting and noise strengths (default :class:`Nuisance`).
     amplitude_jitter : float
@@ -169,7 +177,9 @@ def generate(
         raise DatasetError("n_subjects and clips_per_subject must be at least 1")
     out = Path(out_dir)
     nuisance = nuisance or Nuisance()
-    folder = {"casme2": "CASME2_RAW_selected", "samm": "SAMM", "smic": "HS"}[layout]
+    folder = {"casme2": "CASME2_RAW_selected", "samm": "SAMM", "smic": "HS", "casme3": "data"}[
+        layout
+    ]
     _prepare(out, folder)
     plan = _plan(layout, n_subjects, clips_per_subject, seed)
     rows, meta_clips = [], []
@@ -198,6 +208,14 @@ def generate(
                 name_rng,
                 folder,
             )
+            if layout == "casme3":
+                # whole-video folders: a few neutral frames before the onset and after the offset
+                pad = [paths[0].with_name(f"{n}.jpg") for n in range(numbers[0] - 3, numbers[0])]
+                post = [
+                    paths[0].with_name(f"{n}.jpg") for n in range(numbers[-1] + 1, numbers[-1] + 4)
+                ]
+                _write_frames(out, pad, np.repeat(frames[:1], 3, 0), grey=False)
+                _write_frames(out, post, np.repeat(frames[-1:], 3, 0), grey=False)
             _write_frames(out, paths, frames, grey=(layout == "samm"))
             au_text = "+".join(str(a) for a in spec.aus)
             rows.append((subject, clip, numbers[0], apex, numbers[-1], au_text, raw, j))
@@ -230,6 +248,9 @@ def generate(
         _write_casme2_sheet(out / "CASME2-coding-20140508.xlsx", rows)
     elif layout == "samm":
         _write_samm_sheet(out / "SAMM_Micro_FACS_Codes_v2.xlsx", rows)
+    elif layout == "casme3":
+        (out / "annotation").mkdir(exist_ok=True)
+        _write_casme3_sheet(out / "annotation" / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx", rows)
     meta = {
         "generator": "srmer.data.synthetic.generate",
         "params": {
@@ -254,6 +275,8 @@ def _subject_id(layout: str, i: int) -> str:
         return f"{i + 1:02d}"
     if layout == "samm":
         return f"{i + 6:03d}"  # SAMM participants start at 006
+    if layout == "casme3":
+        return f"spNO.{i + 1}"
     return f"s{i + 1}"  # SMIC: not zero padded
 
 
@@ -262,6 +285,8 @@ def _first_frame_number(layout: str, rng: np.random.Generator) -> int:
         return int(rng.integers(20, 400))
     if layout == "samm":
         return int(rng.integers(1000, 9000))
+    if layout == "casme3":
+        return int(rng.integers(3, 600))
     return int(rng.integers(100000, 900000))
 
 
@@ -277,9 +302,23 @@ def _clip_paths(layout, subject, group, episode, j, k, numbers, rng, folder):
         clip = f"{subject}_{episode}_{int(rng.integers(1, 8))}"
         d = Path(folder) / subject / clip
         return clip, [d / f"{subject}_{n:05d}.jpg" for n in numbers]
+    if layout == "casme3":
+        video = _video_letter(j)
+        d = Path(folder) / "part_A" / subject / video / "color"
+        return f"{video}_{numbers[0]}", [d / f"{n}.jpg" for n in numbers]
     clip = f"{subject}_{_SMIC_ABBR[group]}_{k:02d}"
     d = Path(folder) / subject / "micro" / group / clip
     return clip, [d / f"image{n:06d}.bmp" for n in numbers]
+
+
+def _video_letter(j: int) -> str:
+    """CAS(ME)^3 video names: a, b, ..., z, aa, ab, ..."""
+    s = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        s = chr(97 + r) + s
+    return s
 
 
 def _write_frames(root: Path, paths: Sequence[Path], frames: np.ndarray, grey: bool) -> None:
@@ -372,6 +411,32 @@ def _write_samm_sheet(path: Path, rows) -> None:
                 emotion,
                 objective[emotion.lower()],
                 None,
+            ]
+        )
+    wb.save(path)
+
+
+def _write_casme3_sheet(path: Path, rows) -> None:
+    """CAS(ME)^3 part A label sheet (worksheet ``label``)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "label"
+    ws.append(
+        ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]
+    )
+    for subject, clip, onset, apex, offset, aus, emotion, _ in rows:
+        ws.append(
+            [
+                subject,
+                clip.rsplit("_", 1)[0],
+                onset,
+                apex,
+                offset,
+                aus.replace("+", ","),
+                None,
+                emotion,
             ]
         )
     wb.save(path)
@@ -479,7 +544,7 @@ def generate_static(
     n_train_per_class: int = 40,
     n_test_per_class: int = 10,
     size: int = 100,
-    amplitude: float = 8.0,
+    amplitude: float = 12.0,
     seed: int = 0,
 ) -> Path:
     """Write a static 7-class RAF-DB-style set (``basic/Image/aligned`` + ``list_patition_label.txt``).
