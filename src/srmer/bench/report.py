@@ -332,7 +332,10 @@ def write_report(
 
     def add_table(t: StyledTable, number: str, anchor: str) -> None:
         body.append(to_html(t, number).replace(f'id="{html.escape(t.label)}"', f'id="{anchor}"', 1))
-        md.extend([f"**{number}** {t.caption}", "", to_markdown(t), "", f"_{t.legend}_", ""])
+        legend = t.legend.replace("Red:", "†, red in the HTML report:").replace(
+            "Blue:", "Blue in the HTML report:"
+        )
+        md.extend([f"**{number}** {t.caption}", "", to_markdown(t), "", f"_{legend}_", ""])
         tex.extend([to_latex(t), ""])
 
     def add_fig(png: bytes | None, key: str, alt: str, caption: str, why_not: str) -> None:

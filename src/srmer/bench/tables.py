@@ -205,6 +205,9 @@ def hr_size(df: pd.DataFrame) -> int | None:
     none_res = df.loc[df["sr"].astype(str) == "none", "resolution"]
     if len(lr) and len(none_res) and none_res.max() > lr.max():
         return int(none_res.max())
+    if not len(lr) and none_res.nunique() > 1 and none_res.max() >= 256:
+        # No SR rows to tell the HR size: assume the papers' 256 x 256 reference.
+        return int(none_res.max())
     return None
 
 
