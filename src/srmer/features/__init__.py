@@ -14,10 +14,9 @@ from typing import Any
 
 from srmer.features._common import DescriptorInputError
 from srmer.features.lbp import lbp_sip, lbp_top, mapping_table
+from srmer.features.lpqtop import lpq, lpq_decorrelation, lpq_top
 
 _LAZY = {
-    "lpq_top": "srmer.features.lpq",
-    "lpq": "srmer.features.lpq",
     "hog3d": "srmer.features.hog",
     "hog_top": "srmer.features.hog",
     "higo_top": "srmer.features.hog",
@@ -27,7 +26,16 @@ _LAZY = {
     "FLOW_CHANNELS": "srmer.features.flow",
 }
 
-__all__ = ["DescriptorInputError", "lbp_sip", "lbp_top", "mapping_table", *_LAZY]
+__all__ = [
+    "DescriptorInputError",
+    "lbp_sip",
+    "lbp_top",
+    "lpq",
+    "lpq_decorrelation",
+    "lpq_top",
+    "mapping_table",
+    *_LAZY,
+]
 
 
 def __getattr__(name: str) -> Any:
