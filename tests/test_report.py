@@ -352,3 +352,20 @@ def test_errors_name_the_problem(tmp_path):
     with pytest.raises(SrmerError, match="degradation"):
         markdown_table(df2, "casme2")
     assert markdown_table(df2, "casme2", degradation="realesrgan") == markdown_table(df, "casme2")
+
+
+def test_anova_drops_a_single_level_factor(tmp_path):
+    # The demo grid has one MER method: the ANOVA runs on resolution + SR and says why.
+    from srmer.bench.report import _anovas
+    from srmer.bench.tables import anova_table, to_html
+
+    run = make_run_dir(tmp_path, datasets=("casme2",), mers=("lbptop",))
+    res = pd.read_csv(run / "results.csv")
+    anovas, notes = _anovas(res, "war", "tukey")
+    (a,) = anovas.values()
+    assert list(a.factors) == ["resolution", "sr"]
+    assert any("mer has a single level (lbptop)" in n for n in notes)
+    t = anova_table(anovas)
+    assert t.caption.startswith("ANOVA of WAR on the factors with at least two levels")
+    assert [r[0].text for r in t.rows if r[0].text] == ["Res.", "SR"]
+    assert "MER" not in to_html(t)

@@ -191,20 +191,28 @@ def _anovas(results: pd.DataFrame, metric: str, posthoc: str) -> tuple[dict, lis
         df = select(results, **sel)
         sub, note = anova_subset(df)
         levels = {f: sub[f].nunique() for f in ("resolution", "sr", "mer")}
+        keep = [f for f, n in levels.items() if n >= 2]
         few = {f: n for f, n in levels.items() if n < 2}
-        if few:
+        if not keep:
             notes.append(
-                f"{title}: omitted — the ANOVA needs at least two levels of every factor; this grid has "
+                f"{title}: omitted — the ANOVA needs at least two levels of a factor; this grid has "
                 + ", ".join(f"{n} {f} level{'s' if n != 1 else ''}" for f, n in few.items())
                 + (f" ({note})" if note else "")
                 + "."
             )
             continue
         try:
-            out[title] = three_factor_anova(sub, response=metric, posthoc=posthoc)
+            out[title] = three_factor_anova(sub, response=metric, factors=keep, posthoc=posthoc)
         except SrmerError as e:
             notes.append(f"{title}: omitted — {e}.")
             continue
+        if few:
+            notes.append(
+                f"{title}: "
+                + ", ".join(f"{f} has a single level ({sub[f].iloc[0]})" for f in few)
+                + " in this grid, so the model has only the other factor(s); the full three-factor "
+                "analysis needs at least two levels of each."
+            )
         if note:
             notes.append(f"{title}: {note}.")
     return out, notes

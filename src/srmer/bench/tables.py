@@ -547,6 +547,7 @@ def quality_table(quality: pd.DataFrame, hr: int | None = None) -> StyledTable |
 
 # ----------------------------------------------------------------------------------- Table VI
 FACTOR_DISPLAY = {"resolution": "Res.", "sr": "SR", "mer": "MER"}
+FACTOR_NAMES = {"resolution": "resolution", "sr": "SR method", "mer": "MER method"}
 
 
 def anova_table(anovas: dict[str, object], hr: int | None = None) -> StyledTable | None:
@@ -558,13 +559,17 @@ def anova_table(anovas: dict[str, object], hr: int | None = None) -> StyledTable
     if not anovas:
         return None
     titles = list(anovas)
-    factors = list(next(iter(anovas.values())).factors)
+    # Datasets may have been analysed with fewer factors (a factor with one level is dropped).
+    present = [f for a in anovas.values() for f in a.factors]
+    factors = ordered(present, ["resolution", "sr", "mer"])
+    full = all(len(a.factors) == 3 for a in anovas.values())
     rows: list[list[Cell]] = []
     rules: list[int] = []
     for f in factors:
         levels: list = []
         for a in anovas.values():
-            levels += [lv for lv in a.factors[f].levels["level"] if lv not in levels]
+            if f in a.factors:
+                levels += [lv for lv in a.factors[f].levels["level"] if lv not in levels]
         if f == "resolution":
             levels = sorted(levels, key=lambda x: int(x))
         elif f == "sr":
@@ -585,7 +590,7 @@ def anova_table(anovas: dict[str, object], hr: int | None = None) -> StyledTable
             fname = FACTOR_DISPLAY.get(f, f) if n_lv == 0 else ""
             cells = [Cell(fname, header=True), Cell(name, header=True)]
             for a in anovas.values():
-                tab = a.factors[f].levels
+                tab = a.factors[f].levels if f in a.factors else pd.DataFrame(columns=["level"])
                 hit = tab[tab["level"].astype(str) == str(lv)]
                 if hit.empty:
                     cells.append(Cell("–"))
@@ -596,6 +601,10 @@ def anova_table(anovas: dict[str, object], hr: int | None = None) -> StyledTable
         f_cells = [Cell("", header=True), Cell("F (df)", header=True)]
         p_cells = [Cell("", header=True), Cell("p value", header=True)]
         for a in anovas.values():
+            if f not in a.factors:
+                f_cells.append(Cell("–"))
+                p_cells.append(Cell("–"))
+                continue
             s = a.factors[f]
             f_cells.append(Cell(f"{s.F:.2f} ({s.df:g}, {a.df_resid:g})", s.F))
             p_cells.append(Cell(_fmt_p(s.p), s.p, bold=bool(np.isfinite(s.p) and s.p < 0.05)))
@@ -603,8 +612,14 @@ def anova_table(anovas: dict[str, object], hr: int | None = None) -> StyledTable
     first = next(iter(anovas.values()))
     test = "Tukey HSD" if first.posthoc == "tukey" else "Fisher LSD"
     return StyledTable(
-        caption=f"Three-factor ANOVA of {first.response.upper()} ~ resolution + SR method + MER "
-        f"method, with level means and {test} letter groups (α = {first.alpha:g}).",
+        caption=(
+            f"Three-factor ANOVA of {first.response.upper()} ~ resolution + SR method + MER method"
+            if full
+            else f"ANOVA of {first.response.upper()} on the factors with at least two levels ("
+            + " + ".join(FACTOR_NAMES.get(f, f) for f in factors)
+            + ")"
+        )
+        + f", with level means and {test} letter groups (α = {first.alpha:g}).",
         columns=["Factor", "Level", *titles],
         rows=rows,
         rules=rules,
