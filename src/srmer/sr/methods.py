@@ -82,6 +82,11 @@ class BicubicRestore(SRMethod):
 SR_METHODS: dict[str, str] = {
     "none": "srmer.sr.methods:NoSR",
     "bicubic": "srmer.sr.methods:BicubicRestore",
+    "edvr": "srmer.sr.video:EDVRMethod",
+    "basicvsr": "srmer.sr.video:BasicVSRMethod",
+    "iconvsr": "srmer.sr.video:IconVSRMethod",
+    "basicvsrpp": "srmer.sr.video:BasicVSRPPMethod",
+    "realbasicvsr": "srmer.sr.video:RealBasicVSRMethod",
 }
 
 

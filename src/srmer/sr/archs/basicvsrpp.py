@@ -103,7 +103,7 @@ class BasicVSRPlusPlus(PixelShuffleUpsampler, nn.Module):
     max_residue_magnitude : float
         Bound on the learned offset residue around the flow (10).
     deform_groups : int
-        Deformable groups of the alignment (16).
+        Deformable groups of the alignment (16); even, half for each of the two aligned features.
     scale : int
         Upscaling factor (4 officially).
     """
@@ -117,6 +117,11 @@ class BasicVSRPlusPlus(PixelShuffleUpsampler, nn.Module):
         scale: int = 4,
     ) -> None:
         super().__init__()
+        if deform_groups % 2:
+            # half the groups align feature n-1, the other half feature n-2
+            raise ValueError(
+                f"BasicVSR++ needs an even number of deform_groups, got {deform_groups}"
+            )
         self.mid_channels = mid_channels
         self.spynet = SpyNet()
         self.feat_extract = ConvResidualBlocks(3, mid_channels, 5)
