@@ -12,7 +12,7 @@ from srmer.mer import MER_METHODS, create
 from srmer.mer.descriptors import DescriptorSVM
 from srmer.video.io import to_grey
 
-DESCRIPTOR_METHODS = ["lbptop", "lbpsip"]  # grows as the descriptors land
+DESCRIPTOR_METHODS = ["lbptop", "lbpsip", "lpqtop", "hog3d", "hogtop", "higotop"]
 
 
 def _clip(t=10, size=24, seed=0, rgb=True):
@@ -164,3 +164,38 @@ def test_protocol_passes_groups_to_the_estimator():
     from srmer.eval.protocol import _accepts_groups
 
     assert _accepts_groups(create("lbptop").estimator(4, 0))
+
+
+@pytest.mark.parametrize(
+    ("name", "opts", "field"),
+    [
+        ("lpqtop", {"window": 4}, "window"),
+        ("lpqtop", {"rho": 2.0}, "rho"),
+        ("lpqtop", {"mode": "lpq"}, "mode"),
+        ("lpqtop", {"decorrelate": "yes"}, "decorrelate"),
+        ("hog3d", {"t_divisions": 0}, "t_divisions"),
+        ("hogtop", {"bins": -2}, "bins"),
+        ("higotop", {"signed": 1}, "signed"),
+        ("lbpsip", {"radius": [1, 0]}, "radius"),
+    ],
+)
+def test_other_methods_validate_their_options(name, opts, field):
+    with pytest.raises(ConfigError, match=field) as info:
+        create(name, **opts)
+    assert name in str(info.value)
+
+
+def test_other_methods_represent_with_their_functions():
+    from srmer.features import higo_top, hog3d, hog_top, lpq_top
+
+    clip = _clip(t=9, size=20)
+    grey = to_grey(clip)
+    np.testing.assert_array_equal(
+        create("lpqtop", window=3, mode="lpq_m").represent(clip),
+        lpq_top(grey, window=3, mode="lpq_m"),
+    )
+    np.testing.assert_array_equal(
+        create("hog3d", t_divisions=2).represent(clip), hog3d(grey, t_divisions=2)
+    )
+    np.testing.assert_array_equal(create("hogtop", bins=6).represent(clip), hog_top(grey, bins=6))
+    np.testing.assert_array_equal(create("higotop").represent(clip), higo_top(grey))

@@ -13,13 +13,11 @@ import importlib
 from typing import Any
 
 from srmer.features._common import DescriptorInputError
+from srmer.features.hog import higo_top, hog3d, hog_top
 from srmer.features.lbp import lbp_sip, lbp_top, mapping_table
 from srmer.features.lpqtop import lpq, lpq_decorrelation, lpq_top
 
 _LAZY = {
-    "hog3d": "srmer.features.hog",
-    "hog_top": "srmer.features.hog",
-    "higo_top": "srmer.features.hog",
     "tvl1_flow": "srmer.features.flow",
     "optical_strain": "srmer.features.flow",
     "flow_images": "srmer.features.flow",
@@ -28,6 +26,9 @@ _LAZY = {
 
 __all__ = [
     "DescriptorInputError",
+    "higo_top",
+    "hog3d",
+    "hog_top",
     "lbp_sip",
     "lbp_top",
     "lpq",

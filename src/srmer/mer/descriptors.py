@@ -47,8 +47,12 @@ from srmer.mer.base import MERMethod
 __all__ = [
     "CLASSIFIER_DEFAULTS",
     "DEFAULT_GRIDS",
+    "HIGOTOP",
+    "HOG3D",
+    "HOGTOP",
     "LBPSIP",
     "LBPTOP",
+    "LPQTOP",
     "DescriptorMethod",
     "DescriptorSVM",
 ]
@@ -395,3 +399,119 @@ class LBPSIP(DescriptorMethod):
 
     def describe(self, grey: np.ndarray) -> np.ndarray:
         return _describer("lbp_sip")(grey, **self.descriptor_params)
+
+
+class LPQTOP(DescriptorMethod):
+    """LPQ-TOP histograms + SVM (seed 001).
+
+    Options: ``window`` (wx, wy, wt) = (5, 5, 5), ``rho`` = None (mode default), ``decorrelate`` =
+    true, ``blocks`` = (1, 1), ``mode`` = ``lpqtop`` | ``lpq_m``, plus the classifier options. See
+    :func:`srmer.features.lpq_top`.
+    """
+
+    name = "lpqtop"
+    description = "LPQ-TOP phase histograms (Paivarinta et al. 2011) + SVM"
+    citation = (
+        "J. Paivarinta, E. Rahtu, J. Heikkila, Volume local phase quantization for blur-insensitive "
+        "dynamic texture classification, SCIA 2011"
+    )
+    descriptor_defaults: ClassVar[dict[str, Any]] = {
+        "window": (5, 5, 5),
+        "rho": None,
+        "decorrelate": True,
+        "blocks": (1, 1),
+        "mode": "lpqtop",
+    }
+
+    def check_descriptor(self, params: dict[str, Any]) -> dict[str, Any]:
+        import srmer.features as feats
+
+        if not isinstance(params["decorrelate"], bool):
+            raise DescriptorInputError(f"decorrelate={params['decorrelate']!r}; use true or false")
+        # the function validates everything on a tiny volume; keep the normalised tuples
+        w = params["window"]
+        params["window"] = tuple(w) if not np.isscalar(w) else (w, w, w)
+        if params["rho"] is not None and not np.isscalar(params["rho"]):
+            params["rho"] = tuple(params["rho"])
+        if not np.isscalar(params["blocks"]):
+            params["blocks"] = tuple(params["blocks"])
+        try:
+            size = [int(v) for v in params["window"]]
+        except (TypeError, ValueError):
+            size = [3, 3, 3]
+        probe = np.zeros((max(size[2], 3), max(size[1], 3), max(size[0], 3)), np.uint8)
+        feats.lpq_top(probe, **params)
+        return params
+
+    def describe(self, grey: np.ndarray) -> np.ndarray:
+        return _describer("lpq_top")(grey, **self.descriptor_params)
+
+
+class _PlaneGradientMethod(DescriptorMethod):
+    descriptor_defaults: ClassVar[dict[str, Any]] = {"bins": 8, "blocks": (5, 5), "signed": False}
+    function: ClassVar[str] = ""
+
+    def check_descriptor(self, params: dict[str, Any]) -> dict[str, Any]:
+        from srmer.features._common import pair, positive_int
+
+        params["bins"] = positive_int(params["bins"], "bins")
+        params["blocks"] = pair(params["blocks"], "blocks")
+        if not isinstance(params["signed"], bool):
+            raise DescriptorInputError(f"signed={params['signed']!r}; use true or false")
+        return params
+
+    def describe(self, grey: np.ndarray) -> np.ndarray:
+        return _describer(self.function)(grey, **self.descriptor_params)
+
+
+class HOGTOP(_PlaneGradientMethod):
+    """HOG-TOP + SVM. Options: ``bins`` = 8, ``blocks`` = (5, 5), ``signed`` = false, plus the
+    classifier options. See :func:`srmer.features.hog_top`."""
+
+    name = "hogtop"
+    description = "HOG on three orthogonal planes (Li et al. 2018), magnitude-weighted + SVM"
+    citation = (
+        "X. Li et al., Towards reading hidden emotions: a comparative study of spontaneous "
+        "micro-expression spotting and recognition methods, IEEE TAC 9(4), 2018"
+    )
+    function = "hog_top"
+
+
+class HIGOTOP(_PlaneGradientMethod):
+    """HIGO-TOP + SVM. Options: ``bins`` = 8, ``blocks`` = (5, 5), ``signed`` = false, plus the
+    classifier options. See :func:`srmer.features.higo_top`."""
+
+    name = "higotop"
+    description = "Histogram of image gradient orientation on three orthogonal planes + SVM"
+    citation = HOGTOP.citation
+    function = "higo_top"
+
+
+class HOG3D(DescriptorMethod):
+    """3DHOG + SVM. Options: ``blocks`` = (5, 5), ``t_divisions`` = 1 (seed 000),
+    ``azimuth_bins`` = 8, ``elevation_bins`` = 4, plus the classifier options. See
+    :func:`srmer.features.hog3d`."""
+
+    name = "hog3d"
+    description = "3-D gradient orientation histograms per block (Polikovsky et al. 2009) + SVM"
+    citation = (
+        "S. Polikovsky, Y. Kameda, Y. Ohta, Facial micro-expressions recognition using high speed "
+        "camera and 3D-gradient descriptor, ICDP 2009"
+    )
+    descriptor_defaults: ClassVar[dict[str, Any]] = {
+        "blocks": (5, 5),
+        "t_divisions": 1,
+        "azimuth_bins": 8,
+        "elevation_bins": 4,
+    }
+
+    def check_descriptor(self, params: dict[str, Any]) -> dict[str, Any]:
+        from srmer.features._common import pair, positive_int
+
+        params["blocks"] = pair(params["blocks"], "blocks")
+        for k in ("t_divisions", "azimuth_bins", "elevation_bins"):
+            params[k] = positive_int(params[k], k)
+        return params
+
+    def describe(self, grey: np.ndarray) -> np.ndarray:
+        return _describer("hog3d")(grey, **self.descriptor_params)

@@ -12,6 +12,10 @@ from srmer.mer.base import MERMethod
 MER_METHODS: dict[str, str] = {
     "lbptop": "srmer.mer.descriptors:LBPTOP",
     "lbpsip": "srmer.mer.descriptors:LBPSIP",
+    "lpqtop": "srmer.mer.descriptors:LPQTOP",
+    "hog3d": "srmer.mer.descriptors:HOG3D",
+    "hogtop": "srmer.mer.descriptors:HOGTOP",
+    "higotop": "srmer.mer.descriptors:HIGOTOP",
     "ststnet": "srmer.mer.deep:STSTNetMER",
     "offapexnet": "srmer.mer.deep:OffApexNetMER",
     "dualinception": "srmer.mer.deep:DualInceptionMER",
