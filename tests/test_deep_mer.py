@@ -113,6 +113,10 @@ def test_bad_params_name_the_field():
         registry.create("rcna", lr=-1)
     with pytest.raises(ConfigError, match="normalise"):
         registry.create("ststnet", normalise="zscore")
+    with pytest.raises(ConfigError, match="flow parameter.*lamda"):
+        registry.create("ststnet", flow={"lamda": 0.1})
+    m = registry.create("ststnet", flow={"lambda_": 0.3, "nscales": 3}, normalise="none")
+    assert m.represent(_clip(), 0, 3).shape == (3, 28, 28)
 
 
 def test_cache_params_ignore_training_settings():

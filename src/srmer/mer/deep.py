@@ -18,6 +18,7 @@ See ``docs/deep_mer.md`` for every network's paper, input, defaults and deviatio
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any, ClassVar
 
@@ -25,7 +26,7 @@ import cv2
 import numpy as np
 
 from srmer.errors import ClipError, ConfigError
-from srmer.features.flow import flow_images
+from srmer.features.flow import flow_images, tvl1_flow
 from srmer.mer.base import MERMethod
 from srmer.mer.train import NetClassifier
 
@@ -148,8 +149,16 @@ class FlowNetMethod(_NetworkMethod):
                 f"mer {self.name}: normalise must be per_channel, max_abs or none, "
                 f"got {self.represent_params['normalise']!r}"
             )
-        if not isinstance(self.represent_params["flow"], dict):
+        flow = self.represent_params["flow"]
+        if not isinstance(flow, dict):
             raise ConfigError(f"mer {self.name}: flow must be a mapping of TV-L1 parameters")
+        known = set(inspect.signature(tvl1_flow).parameters) - {"frame_a", "frame_b"}
+        bad = sorted(set(flow) - known)
+        if bad:
+            raise ConfigError(
+                f"mer {self.name}: unknown flow parameter(s) {', '.join(bad)}; "
+                f"allowed: {', '.join(sorted(known))}"
+            )
 
     def _net_params(self) -> dict[str, Any]:
         return {"input_size": int(self.represent_params["size"])}
