@@ -192,6 +192,12 @@ def test_batches_and_clips_equal_per_frame():
     assert og.shape == (3, 10, 12)
     for t in range(3):
         np.testing.assert_array_equal(og[t], imresize(grey[t], size=(10, 12)))
+    # (..., H, W) batches name their axes; 5-D works too
+    np.testing.assert_array_equal(imresize(grey, size=(10, 12), axes=(-2, -1)), og)
+    five = np.stack([clip, clip[::-1]])  # (2, T, H, W, 3)
+    out5 = imresize(five, size=8, axes=(2, 3))
+    np.testing.assert_array_equal(out5[0], out)
+    np.testing.assert_array_equal(out5[1], out[::-1])
     # explicit axes on an (H, W, T) stack
     stack = np.moveaxis(grey, 0, -1)
     np.testing.assert_array_equal(
