@@ -369,3 +369,24 @@ def test_anova_drops_a_single_level_factor(tmp_path):
     assert t.caption.startswith("ANOVA of WAR on the factors with at least two levels")
     assert [r[0].text for r in t.rows if r[0].text] == ["Res.", "SR"]
     assert "MER" not in to_html(t)
+
+
+def test_panels_split_only_where_a_dataset_mixes():
+    from srmer.bench.tables import panels
+
+    df = pd.DataFrame(
+        {
+            "dataset": ["casme2", "smic", "samm", "samm"],
+            "class_map": ["4class", "3class", "4class", "4class"],
+            "degradation": ["bicubic", "bicubic", "bicubic", "realesrgan"],
+        }
+    )
+    got = dict(panels(df))
+    assert set(got) == {
+        "CASME II",
+        "SMIC-HS",
+        "SAMM (degradation bicubic)",
+        "SAMM (degradation realesrgan)",
+    }
+    assert got["CASME II"] == {"dataset": "casme2", "degradation": None, "class_map": None}
+    assert got["SAMM (degradation realesrgan)"]["degradation"] == "realesrgan"

@@ -59,7 +59,10 @@ def avg_per_mer_sr(df: pd.DataFrame, metric: str = "war", title: str = "") -> by
     srs = ordered(lr["sr"].astype(str), SR_ORDER)
     mers = ordered(lr["mer"].astype(str), MER_ORDER)
     means = lr.groupby([lr["sr"].astype(str), lr["mer"].astype(str)])[metric].mean()
-    fig = Figure(figsize=(max(6.0, 1.0 + 0.35 * len(srs) * len(mers) + 0.4 * len(srs)), 4.0))
+    # Wide enough for the bars, capped so the page never needs horizontal scrolling.
+    fig = Figure(
+        figsize=(min(13.0, max(6.0, 1.0 + 0.2 * len(srs) * len(mers) + 0.4 * len(srs))), 4.0)
+    )
     ax = fig.add_subplot()
     width = 0.8 / len(mers)
     x = np.arange(len(srs))

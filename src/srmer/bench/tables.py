@@ -253,9 +253,11 @@ def select(
 def panels(results: pd.DataFrame) -> list[tuple[str, dict[str, str | None]]]:
     """(title, selection kwargs) of every dataset x degradation x class map in the results."""
     keys = ["dataset"] + [c for c in ("degradation", "class_map") if c in results.columns]
-    multi = {c: results[c].nunique() > 1 for c in keys[1:]}
     out = []
-    for combo, _ in results.groupby(keys, sort=False, dropna=False):
+    for combo, part in results.groupby(keys, sort=False, dropna=False):
+        # Split a dataset by degradation / class map only where that dataset has several.
+        same_ds = results[results["dataset"].astype(str) == str(part["dataset"].iloc[0])]
+        multi = {c: same_ds[c].nunique() > 1 for c in keys[1:]}
         combo = combo if isinstance(combo, tuple) else (combo,)
         kw = dict(zip(keys, (None if pd.isna(v) else str(v) for v in combo), strict=True))
         title = display(kw["dataset"], DATASET_DISPLAY)
