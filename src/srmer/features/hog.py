@@ -22,6 +22,7 @@ here and in each docstring:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -37,22 +38,26 @@ from srmer.features._common import (
 __all__ = ["higo_top", "hog3d", "hog_top"]
 
 _BOUNDARY_EPS = 1e-6  # in sectors: see _orientation_bins
+_INT_RANGE = 255  # |difference| of uint8 grey levels
 
 
 def _gradients(vol: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Central differences ``(g_x, g_y, g_t)`` at the centres, float32, each ``(T-2, H-2, W-2)``."""
+    """Central differences ``(g_x, g_y, g_t)`` at the centres, each ``(T-2, H-2, W-2)``.
+
+    int16 for uint8 volumes (exact), float64 otherwise.
+    """
     t_len, h, w = vol.shape
     if t_len < 3 or h < 3 or w < 3:
         raise DescriptorInputError(
             f"volume of shape (T, H, W)={vol.shape} is too small for central differences; "
             f"gradient descriptors need at least 3 frames of 3x3 pixels"
         )
-    # int16 differences of uint8 are exact and 4x lighter than float64
-    v = vol.astype(np.int16) if vol.dtype == np.uint8 else vol.astype(np.float32)
+    # uint8: int16 differences are exact (and feed the lookup tables); otherwise float64
+    v = vol.astype(np.int16) if vol.dtype == np.uint8 else vol.astype(np.float64)
     c = (slice(1, -1),) * 3
-    gx = (v[c[0], c[1], 2:] - v[c[0], c[1], :-2]).astype(np.float32)
-    gy = (v[c[0], 2:, c[2]] - v[c[0], :-2, c[2]]).astype(np.float32)
-    gt = (v[2:, c[1], c[2]] - v[:-2, c[1], c[2]]).astype(np.float32)
+    gx = v[c[0], c[1], 2:] - v[c[0], c[1], :-2]
+    gy = v[c[0], 2:, c[2]] - v[c[0], :-2, c[2]]
+    gt = v[2:, c[1], c[2]] - v[:-2, c[1], c[2]]
     return gx, gy, gt
 
 
@@ -68,6 +73,36 @@ def _orientation_bins(a: np.ndarray, b: np.ndarray, bins: int, signed: bool) -> 
     idx = np.floor(ang * (bins / period) + _BOUNDARY_EPS).astype(np.int64)
     idx[idx >= bins] -= bins
     return idx
+
+
+@lru_cache(maxsize=8)
+def _int_tables(bins: int, signed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Sector and magnitude of every integer gradient pair ``(a, b)`` in ``[-255, 255]**2``.
+
+    Differences of uint8 frames take only 511 values per axis, so a 511x511 table replaces the
+    per-voxel ``arctan2``/``hypot`` (the slow part) by a gather; the table is built with exactly
+    the per-voxel formulas, so both paths give identical results.
+    """
+    g = np.arange(-_INT_RANGE, _INT_RANGE + 1, dtype=np.float64)
+    a, b = np.meshgrid(g, g, indexing="ij")
+    sector = _orientation_bins(a, b, bins, signed).astype(np.int16 if bins > 127 else np.int8)
+    mag = np.hypot(a, b).astype(np.float32)
+    return sector.ravel(), mag.ravel()
+
+
+def _plane_sector_magnitude(
+    a: np.ndarray, b: np.ndarray, bins: int, signed: bool, integer: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Orientation sector (int) and in-plane magnitude (float32) of gradient pairs ``(a, b)``."""
+    if integer:
+        sector, mag = _int_tables(bins, signed)
+        key = a.astype(np.int32)
+        key += _INT_RANGE
+        key *= 2 * _INT_RANGE + 1
+        key += b
+        key += _INT_RANGE
+        return sector[key], mag[key]
+    return _orientation_bins(a, b, bins, signed), np.hypot(a, b)
 
 
 def _cell_index(shape: tuple[int, int, int], rows, cols, t_ranges=None) -> np.ndarray:
@@ -105,9 +140,9 @@ def _plane_hists(volume: np.ndarray, bins: int, blocks, signed: bool, weighted: 
     cell = _cell_index(gx.shape, rows, cols)
     n_cells = n_rows * n_cols
     hists = []
+    integer = gx.dtype == np.int16
     for a, b in ((gx, gy), (gx, gt), (gy, gt)):  # XY, XT, YT
-        mag = np.hypot(a, b)
-        idx = _orientation_bins(a, b, bins, signed)
+        idx, mag = _plane_sector_magnitude(a, b, bins, signed, integer)
         # zero gradient: no orientation, no vote (weight 0 either way)
         weight = mag if weighted else (mag > 0).astype(np.float32)
         hists.append(normalise_rows(_weighted_hist(cell, idx, weight, n_cells, bins)))
@@ -267,10 +302,11 @@ def hog3d(
     cols = centre_block_ranges(w, n_cols, 1, w - 1)
     t_ranges = centre_block_ranges(t_len - 2, t_div, 0, t_len - 2)
     cell = _cell_index(gx.shape, rows, cols, t_ranges)
-    rho = np.hypot(gx, gy)
+    az, rho = _plane_sector_magnitude(gx, gy, n_az, True, gx.dtype == np.int16)
+    rho = rho.astype(np.float64)
+    gt = gt.astype(np.float64)
     mag = np.sqrt(rho * rho + gt * gt)
-    az = _orientation_bins(gx, gy, n_az, signed=True)  # [0, 2 pi) == [-pi, pi) rotated by pi
-    elev = np.arctan2(gt.astype(np.float64), rho.astype(np.float64)) + np.pi / 2
+    elev = np.arctan2(gt, rho) + np.pi / 2
     el = np.floor(elev * (n_el / np.pi) + _BOUNDARY_EPS).astype(np.int64)
     np.clip(el, 0, n_el - 1, out=el)
     idx = el * n_az + az
