@@ -370,36 +370,42 @@ def render_frame(
     src = identity.image if closure <= 0 else _blink_frame(identity, closure, xx, yy)
     # inverse map: the output pixel x shows the source at x - d(x), so the content moves by +d; the
     # rigid head motion is a rotation about the image centre followed by a translation.
-    ct, st = np.cos(rotation), np.sin(rotation)
-    rx = xx - c - np.float32(shift[0])
-    ry = yy - c - np.float32(shift[1])
-    mx = (ct * rx + st * ry + c) - amplitude * field_[..., 0]
-    my = (-st * rx + ct * ry + c) - amplitude * field_[..., 1]
-    frame = cv2.remap(
-        src,
-        mx.astype(np.float32),
-        my.astype(np.float32),
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REFLECT,
-    )
-    gain = 255.0 * (1 + light[0])
+    # python floats keep the float32 arrays float32 (a numpy float64 scalar would promote them)
+    ct, st = float(np.cos(rotation)), float(np.sin(rotation))
+    amp = float(amplitude)
+    rx = xx - float(c + shift[0])
+    ry = yy - float(c + shift[1])
+    mx = ct * rx + st * ry + c
+    my = ct * ry - st * rx + c
+    if amp != 0:
+        mx -= amp * field_[..., 0]
+        my -= amp * field_[..., 1]
+    frame = cv2.remap(src, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    gain = 255.0 * (1 + float(light[0]))
     if light[1] != 0:
-        grad = (np.cos(light[2]) * (xx - c) + np.sin(light[2]) * (yy - c)) / S
-        frame = frame * (gain * (1 + light[1] * grad))[..., None]
+        grad = (float(np.cos(light[2])) * (xx - c) + float(np.sin(light[2])) * (yy - c)) / S
+        frame = frame * (gain * (1 + float(light[1]) * grad))[..., None]
     else:
         frame = frame * gain
     if noise_sigma > 0:
-        frame = frame + noise_sigma * rng.standard_normal(frame.shape, dtype=np.float32)
-    return np.clip(np.rint(frame), 0, 255).astype(np.uint8)
+        frame += float(noise_sigma) * rng.standard_normal(frame.shape, dtype=np.float32)
+    np.clip(frame, 0, 255, out=frame)
+    return np.rint(frame, out=frame).astype(np.uint8)
 
 
 def _blink_frame(identity: Identity, closure: float, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
     """The identity with the lids lowered by ``closure`` (0 open .. 1 closed) over both eyes."""
-    alpha = np.zeros(xx.shape, np.float32)
+    out = identity.image.copy()
+    S = identity.size
     for ex, ey, ax, ay in identity.eyes:
-        top = ey - 1.3 * ay
-        lid = top + closure * 2.6 * ay  # lid edge sweeps from above the eye to below it
-        inside = ((xx - ex) / (1.3 * ax)) ** 2 + ((yy - ey) / (1.4 * ay)) ** 2 < 1
-        alpha = np.maximum(alpha, inside * np.clip(lid - yy + 0.5, 0, 1))
-    a = cv2.GaussianBlur(alpha, (0, 0), 0.6)[..., None]
-    return identity.image * (1 - a) + identity.closed * a
+        # only the eye's box changes (plus a margin for the soft lid edge)
+        x0, x1 = max(int(ex - 1.3 * ax) - 3, 0), min(int(ex + 1.3 * ax) + 4, S)
+        y0, y1 = max(int(ey - 1.4 * ay) - 3, 0), min(int(ey + 1.4 * ay) + 4, S)
+        bx, by = xx[y0:y1, x0:x1], yy[y0:y1, x0:x1]
+        lid = ey - 1.3 * ay + closure * 2.6 * ay  # lid edge sweeps from above the eye to below it
+        inside = ((bx - ex) / (1.3 * ax)) ** 2 + ((by - ey) / (1.4 * ay)) ** 2 < 1
+        alpha = (inside * np.clip(lid - by + 0.5, 0, 1)).astype(np.float32)
+        a = cv2.GaussianBlur(alpha, (0, 0), 0.6)[..., None]
+        box = (slice(y0, y1), slice(x0, x1))
+        out[box] = identity.image[box] * (1 - a) + identity.closed[box] * a
+    return out
