@@ -390,3 +390,33 @@ def test_panels_split_only_where_a_dataset_mixes():
     }
     assert got["CASME II"] == {"dataset": "casme2", "degradation": None, "class_map": None}
     assert got["SAMM (degradation realesrgan)"]["degradation"] == "realesrgan"
+
+
+def test_quality_table_from_results_and_tcons():
+    from srmer.bench.tables import quality_frame, quality_table, to_markdown
+
+    res = pd.DataFrame(
+        {
+            "dataset": ["casme2"] * 6,
+            "resolution": [16, 16, 16, 16, 256, 16],
+            "sr": ["bicubic", "bicubic", "edsr", "edsr", "none", "none"],
+            "mer": ["lbptop", "rcna"] * 3,
+            "war": [0.4] * 6,
+            "psnr": [23.0, 23.0, 24.0, 24.0, np.nan, np.nan],
+            "ssim": [0.75, 0.75, 0.74, 0.74, np.nan, np.nan],
+        }
+    )
+    # Without quality.csv: per setting from results (MER rows collapsed), SR "none" rows dropped.
+    q = quality_frame(res, None)
+    assert sorted(q["sr"]) == ["bicubic", "edsr"]
+    t = quality_table(q, hr=256)
+    assert [c.text for c in t.rows[1][:4]] == ["EDSR", "16to256", "24.00", "0.7400"]
+    assert t.rows[1][2].bold and t.rows[0][2].underline  # PSNR: EDSR best
+    assert t.rows[0][3].bold and t.rows[1][3].underline  # SSIM: bicubic best
+    # With a temporal-consistency column: shown, not ranked.
+    qc = q.assign(tcons=[0.1, 0.2])
+    t = quality_table(qc, hr=256)
+    assert t.columns[-1] == "T-cons."
+    assert not any(r[-1].bold or r[-1].underline for r in t.rows)
+    assert "T-cons." in to_markdown(t)
+    assert quality_table(quality_frame(res.assign(psnr=np.nan, ssim=np.nan), None)) is None
