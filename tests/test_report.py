@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -420,3 +422,21 @@ def test_quality_table_from_results_and_tcons():
     assert not any(r[-1].bold or r[-1].underline for r in t.rows)
     assert "T-cons." in to_markdown(t)
     assert quality_table(quality_frame(res.assign(psnr=np.nan, ssim=np.nan), None)) is None
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+def test_latex_tables_compile(report, tmp_path):
+    # Debian: apt-get install -y --no-install-recommends texlive-latex-base texlive-latex-recommended
+    run, _, _ = report
+    doc = tmp_path / "doc.tex"
+    doc.write_text(
+        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
+        "\\usepackage{xcolor}\n\\usepackage[margin=1cm]{geometry}\n\\begin{document}\n"
+        f"\\input{{{(run / 'report' / 'tables.tex').as_posix()}}}\n\\end{{document}}\n"
+    )
+    out = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert (tmp_path / "doc.pdf").stat().st_size > 1000
