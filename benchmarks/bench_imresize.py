@@ -23,14 +23,20 @@ from threadpoolctl import threadpool_limits
 from srmer.degrade import resize_clip
 
 
-def _median_time(fn, repeats: int) -> float:
+def _median_time(fn, repeats: int) -> tuple[float, float]:
+    """Median wall time and median process CPU time (seconds).
+
+    With one thread the CPU time is the single-core cost even when other processes share the
+    machine (wall time then also counts waiting for a core).
+    """
     fn()  # warm-up: fills the weight cache
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def _cv2_clip(clip: np.ndarray, size: int) -> np.ndarray:
@@ -59,18 +65,22 @@ def main() -> None:
             rows.append((r, down, up, cv_down, cv_up))
     print(
         f"resize_clip on a {args.frames}x{args.side}x{args.side}x3 uint8 clip, "
-        f"{args.threads} thread(s), median of {args.repeats} runs (ms per clip)"
+        f"{args.threads} thread(s), median of {args.repeats} runs, ms per clip: "
+        "wall time (process CPU time)"
     )
-    print(
-        "| LR side | down (srmer) | up (srmer) | round trip | per frame (ms) | down (cv2) | up (cv2) |"
-    )
+    print("| LR side | down | up | round trip | per frame | cv2 down | cv2 up |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r, down, up, cvd, cvu in rows:
-        total = down + up
+        trip = (down[0] + up[0], down[1] + up[1])
+        frame = (trip[0] / args.frames, trip[1] / args.frames)
         print(
-            f"| {r} | {1e3 * down:.0f} | {1e3 * up:.0f} | {1e3 * total:.0f} "
-            f"| {1e3 * total / args.frames:.2f} | {1e3 * cvd:.1f} | {1e3 * cvu:.1f} |"
+            f"| {r} | {_ms(down)} | {_ms(up)} | {_ms(trip)} | {_ms(frame, 2)} "
+            f"| {_ms(cvd, 1)} | {_ms(cvu, 1)} |"
         )
+
+
+def _ms(t: tuple[float, float], digits: int = 0) -> str:
+    return f"{1e3 * t[0]:.{digits}f} ({1e3 * t[1]:.{digits}f})"
 
 
 if __name__ == "__main__":

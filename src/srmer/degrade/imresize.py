@@ -140,12 +140,13 @@ def _resize_axis(x: np.ndarray, axis: int, mat: np.ndarray) -> np.ndarray:
     return np.moveaxis(out, 2, 1).reshape(out_shape)
 
 
-def _round_uint8(x: np.ndarray) -> np.ndarray:
+def _half_up(x: np.ndarray, floor: bool) -> np.ndarray:
     # MATLAB's conversion to uint8 saturates and rounds half away from zero; after clipping to
     # [0, 255] that is floor(x + 0.5) (np.rint would round half to even). In place: x is ours.
+    # Without ``floor`` the caller truncates with astype(uint8), which equals floor here.
     np.clip(x, 0.0, 255.0, out=x)
     x += 0.5
-    return np.floor(x, out=x)
+    return np.floor(x, out=x) if floor else x
 
 
 def _pair(v: float | Sequence[float], name: str) -> tuple[float, float]:
@@ -253,15 +254,19 @@ def imresize(
         raise SrmerError(f"imresize: unsupported dtype {img.dtype}; pass uint8 or float")
     out = img.astype(np.float64, copy=False)
     # Stable sort: the smaller scale first, rows first on ties (MATLAB's dimensionOrder).
-    for k in sorted(range(2), key=lambda i: scales[i]):
+    # Dimensions whose weights are the identity are skipped (MATLAB's pure nearest-neighbour path).
+    passes = [
+        k
+        for k in sorted(range(2), key=lambda i: scales[i])
+        if not (out_size[k] == in_size[k] and scales[k] == 1.0)
+    ]
+    for i, k in enumerate(passes):
         mat = resize_weights(in_size[k], out_size[k], scales[k], antialias, method, edge)
-        if out_size[k] == in_size[k] and scales[k] == 1.0:
-            continue  # identity weights (MATLAB takes its pure nearest-neighbour path)
         out = _resize_axis(out, ax[k], mat)
         if is_uint8:
-            out = _round_uint8(out)
+            out = _half_up(out, floor=i < len(passes) - 1)
     if is_uint8:
-        return np.ascontiguousarray(out).astype(np.uint8)
+        return out.astype(np.uint8, order="C")
     return np.ascontiguousarray(out) if out is not img else out.copy()
 
 
