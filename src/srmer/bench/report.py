@@ -369,11 +369,13 @@ def write_report(
             if "n_clips" in df.columns and df["n_clips"].notna().any()
             else None
         )
+        protocol = _config(run).get("protocol")
         intro = (
             f"{df['mer'].nunique()} MER method(s) x {len(df[['resolution', 'sr']].drop_duplicates())} "
             f"(resolution, SR) settings"
-            + (f", {n_clips} clips, leave-one-subject-out" if n_clips else "")
-            + f". {mname}: {'accuracy over all clips' if metric == 'war' else 'see docs/report.md'}."
+            + (f", {n_clips} clips" if n_clips else "")
+            + (f", protocol {protocol}" if isinstance(protocol, str) else "")
+            + f". {mname}: {_METRIC_MEANING.get(metric, metric)}."
         )
         body.append(_p(intro))
         t = sr_mer_table(res, metric=metric, **sel)
@@ -536,17 +538,29 @@ def write_report(
 
 
 # ------------------------------------------------------------------------------- provenance
-def _run_name(run: RunData) -> str:
-    if run.config_text:
-        try:
-            import yaml
+_METRIC_MEANING = {
+    "war": "weighted average recall = accuracy over all clips, predictions pooled over folds",
+    "uar": "unweighted average recall = mean of the per-class recalls",
+    "uf1": "unweighted F1 = mean of the per-class F1 scores, counts pooled over folds",
+}
 
-            cfg = yaml.safe_load(run.config_text)
-            if isinstance(cfg, dict) and cfg.get("name"):
-                return str(cfg["name"])
-        except Exception:  # a broken config must not stop the report; its text is shown below
-            pass
-    return run.run_dir.name
+
+def _config(run: RunData) -> dict:
+    """The run's config as a dict ({} when absent or unparsable: its text is still shown)."""
+    if not run.config_text:
+        return {}
+    try:
+        import yaml
+
+        cfg = yaml.safe_load(run.config_text)
+    except Exception:  # a broken config must not stop the report
+        return {}
+    return cfg if isinstance(cfg, dict) else {}
+
+
+def _run_name(run: RunData) -> str:
+    name = _config(run).get("name")
+    return str(name) if name else run.run_dir.name
 
 
 def _meta_pairs(run: RunData) -> list[tuple[str, str]]:

@@ -23,7 +23,6 @@ as in the paper (e.g. two 0.572 underlined in one SAMM row).
 from __future__ import annotations
 
 import html
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -318,9 +317,7 @@ def sr_mer_table(
     hr = hr_size(df)
     mers = ordered(df["mer"].astype(str), MER_ORDER)
     ref = reference_mask(df)
-    piv = df.assign(_ref=ref).pivot_table(
-        index=["resolution", "sr"], columns="mer", values=metric, aggfunc="mean"
-    )
+    piv = df.pivot_table(index=["resolution", "sr"], columns="mer", values=metric, aggfunc="mean")
     piv.index = pd.MultiIndex.from_tuples([(int(r), str(s)) for r, s in piv.index])
     piv.columns = [str(c) for c in piv.columns]
     rows_idx = setting_rows(df)
@@ -771,11 +768,3 @@ def to_latex(t: StyledTable) -> str:
         out.append(rf"\par\smallskip\footnotesize {_tex(t.legend)}")
     out.append(r"\end{table}")
     return "\n".join(out)
-
-
-def is_finite(x: object) -> bool:
-    """True for a finite real number."""
-    try:
-        return math.isfinite(float(x))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
