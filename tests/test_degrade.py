@@ -181,7 +181,9 @@ def test_realesrgan_plan_frequencies_follow_published_probabilities():
     q = np.array([p["jpeg1"] for p in plans])
     assert q.min() >= 30 and q.max() <= 95
     sizes = {p["kernel1"].shape[0] for p in plans}
-    assert sizes <= {7, 9, 11, 13, 15, 17, 19, 21} and len(sizes) == 8
+    assert sizes == {7, 9, 11, 13, 15, 17, 19, 21}
+    final = {p["final_sinc"].shape[0] for p in plans if p["final_sinc"] is not None}
+    assert final == sizes
     assert all(abs(p["kernel1"].sum() - 1) < 1e-9 for p in plans[:50])
 
 

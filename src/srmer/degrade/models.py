@@ -210,10 +210,10 @@ def _jpeg_frames(x: np.ndarray, quality: int) -> np.ndarray:
 
 
 def _grey(x: np.ndarray) -> np.ndarray:
-    # ITU-R BT.601 luma (torchvision's rgb_to_grayscale weights), keeps a channel axis.
+    # Luma with torchvision's rgb_to_grayscale weights (as Real-ESRGAN), keeps a channel axis.
     if x.shape[-1] == 1:
         return x
-    return (0.299 * x[..., 0:1] + 0.587 * x[..., 1:2] + 0.114 * x[..., 2:3]).astype(np.float32)
+    return (0.2989 * x[..., 0:1] + 0.587 * x[..., 1:2] + 0.114 * x[..., 2:3]).astype(np.float32)
 
 
 def _gaussian_noise(
@@ -226,14 +226,16 @@ def _gaussian_noise(
 
 
 def _poisson_noise(x: np.ndarray, scale: float, grey: bool, rng: np.random.Generator) -> np.ndarray:
-    # Real-ESRGAN: quantise to 8 bit, count distinct values v, vals = 2^ceil(log2 v), draw
-    # Poisson(img * vals) / vals; the noise (draw - img) is scaled and added. Per frame.
+    # Real-ESRGAN: quantise to 8 bit, count the distinct values v, vals = 2^ceil(log2 v), draw
+    # Poisson(img * vals) / vals; the noise (draw - img) is scaled and added to the unquantised
+    # frame. Grey noise is computed on the luma (converted, then quantised) and shared by the
+    # channels. Per frame.
     out = np.empty_like(x)
     for t in range(x.shape[0]):
-        img = np.clip(np.rint(x[t] * 255.0), 0, 255) / 255.0
-        src = _grey(img[None])[0] if grey else img
-        vals = 2.0 ** np.ceil(np.log2(len(np.unique(src))))
-        noise = rng.poisson(src * vals).astype(np.float64) / vals - src
+        src = _grey(x[t][None])[0] if grey else x[t]
+        img = np.clip(np.rint(src * 255.0), 0, 255) / 255.0
+        vals = 2.0 ** np.ceil(np.log2(len(np.unique(img))))
+        noise = rng.poisson(img * vals).astype(np.float64) / vals - img
         out[t] = np.clip(x[t] + scale * noise, 0.0, 1.0)
     return out
 

@@ -88,8 +88,8 @@ class RealESRGANDegradation(Degradation):
     2. blur with kernel 2 with probability 0.8 (sigma 0.2..1.5); resize to ``size * s2`` with
        s2 from 0.3..1.2 (up/down/keep .3/.4/.3); noise (sigma 1..25, Poisson 0.05..2.5); then
     3. in random order (p = 0.5 each): [resize to ``size`` + sinc filter] then JPEG, or JPEG
-       then [resize + sinc]; the sinc filter is applied with probability 0.8 (identity
-       otherwise); clip and round to 8 bit.
+       then [resize + sinc]; the sinc filter (size 7..21, cut-off pi/3..pi) is applied with
+       probability 0.8 (identity otherwise); clip and round to 8 bit.
 
     Deviations from the reference code, all deliberate: JPEG is libjpeg through
     ``cv2.imencode`` (the training code uses a differentiable JPEG approximation, DiffJPEG);
@@ -180,11 +180,10 @@ class RealESRGANDegradation(Degradation):
         p: dict[str, Any] = {}
         p["kernel1"] = self._kernel(rng, 1)
         p["kernel2"] = self._kernel(rng, 2)
-        p["final_sinc"] = (
-            circular_lowpass_kernel(float(rng.uniform(np.pi / 3, np.pi)), 21)
-            if rng.uniform() < c["final_sinc_prob"]
-            else None
-        )
+        p["final_sinc"] = None
+        if rng.uniform() < c["final_sinc_prob"]:
+            k = int(rng.choice(c["kernel_sizes"]))
+            p["final_sinc"] = circular_lowpass_kernel(float(rng.uniform(np.pi / 3, np.pi)), k)
         p["resize1"] = self._resize_choice(rng, c["resize_prob"], c["resize_range"])
         p["noise1"] = self._noise_plan(rng, 1)
         p["jpeg1"] = round(float(rng.uniform(*c["jpeg_range"])))
