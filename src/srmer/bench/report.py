@@ -513,8 +513,8 @@ def write_report(
         + _p(
             "Micro-expression recognition on low-resolution faces with super-resolution. Rows of "
             "the main tables are (SR method, resolution) settings: m×m recognises the "
-            "down-sampled clip itself, mto256 super-resolves it back first, 256×256 is the "
-            f"full-resolution reference. Main metric: {mname}."
+            f"down-sampled clip itself, mto{hr or 256} super-resolves it back first, "
+            f"{hr or 256}×{hr or 256} is the full-resolution reference. Main metric: {mname}."
         )
         + "<nav><b>Contents</b><ul>"
         + "".join(f'<li><a href="#{a}">{html.escape(t)}</a></li>' for a, t in toc)

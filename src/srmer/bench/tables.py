@@ -391,10 +391,10 @@ def sr_mer_table(
         label=f"tab:{_slug(dataset)}-{metric}",
         legend=(
             "Underlined: best MER method in each row. Bold: best MER method on average (Avg. row). "
-            "Red: best SR strategy at each resolution (Avg. column, m×m and mto256 rows). "
+            f"Red: best SR strategy at each resolution (Avg. column, m×m and mto{hr or 'HR'} rows). "
             f"Blue: average over MER methods at the HR reference{f' ({hr}×{hr})' if hr else ''}. "
             "m×m rows recognise the low-resolution clip itself (Bicubic down-sampling only); "
-            "mto256 rows super-resolve it back to the HR size first."
+            f"mto{hr or 'HR'} rows super-resolve it back to the HR size first."
         ),
     )
 
