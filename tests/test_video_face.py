@@ -91,3 +91,22 @@ def test_face_box_margin():
     b = face_box(Box(100, 200, 80, 80), margin=0.25)
     assert (b.height, b.width) == (120, 120)
     assert b.top + b.height / 2 == pytest.approx(140) and b.left + b.width / 2 == pytest.approx(240)
+
+
+@pytest.mark.parametrize("index", [0, 2])
+def test_face_found_on_generator_frames(index):
+    # The generator's own frames (already face crops, the face filling most of the frame, with
+    # head motion, blink and noise nuisances): the box from the onset frame must hold the eyes
+    # and the mouth.
+    from srmer.data.synthetic import Nuisance, draw_clip_spec, make_identity, render_clip
+
+    ident = make_identity(0, 0, index, size=256)
+    rng = np.random.default_rng(index)
+    spec = draw_clip_spec(rng, "happiness", 3, 2.0, 256, Nuisance())
+    clip = render_clip(ident, spec, rng)
+    det = detect_face(clip[0])
+    assert det is not None
+    box = face_box(det)
+    for name in ("eye_l", "eye_r", "mouth"):
+        assert _inside(box, *ident.points[name]), name
+    assert crop_faces(clip, size=64, box=box).shape == (3, 64, 64, 3)
