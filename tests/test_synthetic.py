@@ -205,6 +205,9 @@ def test_refuses_to_overwrite_foreign_folder(tmp_path):
     (tmp_path / "CASME2_RAW_selected").mkdir()
     with pytest.raises(DatasetError, match="not written by the synthetic generator"):
         synthetic.generate(tmp_path, **TINY)
+    (tmp_path / "sr_pool").mkdir()
+    with pytest.raises(DatasetError, match="not written by generate_sr_pool"):
+        synthetic.generate_sr_pool(tmp_path, n_identities=1, frames_per_identity=1, size=16)
 
 
 def test_bad_arguments():

@@ -477,6 +477,10 @@ def generate_sr_pool(
     out = Path(out_dir)
     pool = out / "sr_pool"
     if pool.exists():
+        if not (pool / "pool_meta.json").is_file():
+            raise DatasetError(
+                f"{pool} exists and was not written by generate_sr_pool; choose another folder"
+            )
         shutil.rmtree(pool)
     pool.mkdir(parents=True)
     aus_all = sorted(AU_BUMPS)
