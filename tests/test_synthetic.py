@@ -13,6 +13,7 @@ from scipy.ndimage import map_coordinates
 from srmer.data import synthetic
 from srmer.data.classmaps import ClassMap
 from srmer.data.synthetic.face import identity_rng
+from srmer.data.synthetic.layouts import EVAL, POOL
 from srmer.errors import DatasetError
 from srmer.video.io import read_frames, read_image
 
@@ -192,8 +193,8 @@ def test_sr_pool_uses_no_evaluation_identity(tmp_path, tiny):
     assert pool_ids.isdisjoint(eval_ids)
     # the identities themselves differ (not just their labels): compare faces of the same index
     for i in range(3):
-        e = synthetic.make_identity(3, synthetic.generate.__globals__["EVAL"], i, 48).image
-        p = synthetic.make_identity(3, synthetic.generate.__globals__["POOL"], i, 48).image
+        e = synthetic.make_identity(3, EVAL, i, 48).image
+        p = synthetic.make_identity(3, POOL, i, 48).image
         assert np.abs(e - p).mean() > 0.02
     # random streams of different domains never coincide, for any pair of seeds
     assert identity_rng(0, 0, 1).random() != identity_rng(0, 1, 1).random()

@@ -23,7 +23,7 @@ from srmer.data.synthetic.clip import (
     time_course,
 )
 from srmer.data.synthetic.face import Identity, make_identity
-from srmer.data.synthetic.generate import (
+from srmer.data.synthetic.layouts import (
     LAYOUTS,
     META_FILE,
     RAFDB_CLASSES,
