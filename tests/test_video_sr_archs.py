@@ -300,3 +300,13 @@ def test_load_checkpoint_detects_video_arch(tmp_path, name, style, request):
     assert loaded.arch_name == name
     for k, v in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[k], v), k
+
+
+def test_edvr_sr_clip_equals_per_window_forward():
+    _, model, _ = _tiny("edvr")
+    x = torch.rand(1, 6, 3, 8, 12)
+    with torch.inference_mode():
+        clip = model.sr_clip(x)
+        for i in range(6):
+            ref = model(x[:, edvr.window_indices(i, 6, 5)])
+            torch.testing.assert_close(clip[:, i], ref, atol=1e-5, rtol=1e-5)

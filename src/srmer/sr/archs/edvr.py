@@ -206,19 +206,24 @@ class _EDVRFrontEnd(nn.Module):
             self.fusion = nn.Conv2d(num_frame * num_feat, num_feat, 1, 1)
         self.lrelu = _lrelu()
 
-    def _fused_features(self, x: Tensor) -> Tensor:
+    def _pyramid(self, x: Tensor) -> list[Tensor]:
+        """Per-frame features at 3 levels: ``(N, T, C, H/2^l, W/2^l)`` for l = 0, 1, 2."""
         b, t, c, h, w = x.shape
         feat_l1 = self.feature_extraction(self.lrelu(self.conv_first(x.reshape(-1, c, h, w))))
         feat_l2 = self.lrelu(self.conv_l2_2(self.lrelu(self.conv_l2_1(feat_l1))))
         feat_l3 = self.lrelu(self.conv_l3_2(self.lrelu(self.conv_l3_1(feat_l2))))
-        levels = [f.view(b, t, *f.shape[1:]) for f in (feat_l1, feat_l2, feat_l3)]
-        ref = [f[:, self.center_frame_idx] for f in levels]
-        aligned = torch.stack(
-            [self.pcd_align([f[:, i] for f in levels], ref) for i in range(t)], dim=1
-        )
+        return [f.view(b, t, *f.shape[1:]) for f in (feat_l1, feat_l2, feat_l3)]
+
+    def _align_fuse(self, levels: list[Tensor], idx: list[int]) -> Tensor:
+        """PCD-align the frames ``idx`` of a pyramid to the window's centre, then fuse."""
+        ref = [f[:, idx[self.center_frame_idx]] for f in levels]
+        aligned = torch.stack([self.pcd_align([f[:, i] for f in levels], ref) for i in idx], dim=1)
         if self.with_tsa:
             return self.fusion(aligned)
-        return self.fusion(aligned.reshape(b, -1, h, w))
+        return self.fusion(aligned.flatten(1, 2))
+
+    def _fused_features(self, x: Tensor) -> Tensor:
+        return self._align_fuse(self._pyramid(x), list(range(x.shape[1])))
 
 
 class EDVRFeatureExtractor(_EDVRFrontEnd):
@@ -318,10 +323,18 @@ class EDVR(PixelShuffleUpsampler, _EDVRFrontEnd):
         return self._upsample(out, x[:, self.center_frame_idx])
 
     def sr_clip(self, x: Tensor) -> Tensor:
-        """Whole clip ``(N, T, 3, H, W)`` -> ``(N, T, 3, sH, sW)``, one sliding window per frame."""
+        """Whole clip ``(N, T, 3, H, W)`` -> ``(N, T, 3, sH, sW)``, one sliding window per frame.
+
+        Same result as calling :meth:`forward` on each window, but the per-frame pyramid features are
+        computed once per clip instead of once per window.
+        """
         x, h, w = _pad_to_multiple(x, 4)
         t = x.shape[1]
-        outs = [self.forward(x[:, window_indices(i, t, self.num_frame)]) for i in range(t)]
+        levels = self._pyramid(x)
+        outs = []
+        for i in range(t):
+            feat = self._align_fuse(levels, window_indices(i, t, self.num_frame))
+            outs.append(self._upsample(self.reconstruction(feat), x[:, i]))
         s = self.scale
         return torch.stack(outs, dim=1)[..., : s * h, : s * w]
 
