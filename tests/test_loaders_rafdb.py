@@ -69,15 +69,15 @@ def test_bad_options(quirky, tmp_path):
 
 def test_generated_static_set(tmp_path):
     root = synthetic.generate_static(
-        tmp_path / "raf", n_train_per_class=2, n_test_per_class=1, seed=0
+        tmp_path / "raf", n_train_per_class=2, n_test_per_class=1, size=48, seed=0
     )
     train = load_rafdb(root, split="train")
     test = load_rafdb(root, split="test")
     assert train.counts() == dict.fromkeys(train.classes, 2)
     assert test.counts() == dict.fromkeys(test.classes, 1)
-    assert read_image(train[0].frames[0]).shape == (100, 100, 3)
+    assert read_image(train[0].frames[0]).shape == (48, 48, 3)
     again = synthetic.generate_static(
-        tmp_path / "raf2", n_train_per_class=2, n_test_per_class=1, seed=0
+        tmp_path / "raf2", n_train_per_class=2, n_test_per_class=1, size=48, seed=0
     )
     assert (root / "basic/EmoLabel/list_patition_label.txt").read_text() == (
         again / "basic/EmoLabel/list_patition_label.txt"
