@@ -9,8 +9,15 @@ descriptor vector (a function of :mod:`srmer.features`), ``estimator`` returns a
     ``linear`` (seed 000: "linear kernel based SVM throughout"; the default), ``poly`` or ``rbf``
     (seed 001 section 2.4 lists the three LIBSVM kernels).
 ``C``, ``gamma``, ``degree``, ``coef0``
-    Kernel parameters as in :class:`sklearn.svm.SVC` (LIBSVM). Defaults ``C=1``, ``gamma="scale"``,
-    ``degree=3``, ``coef0=0``.
+    Kernel parameters as in :class:`sklearn.svm.SVC` (LIBSVM). Defaults ``C=1000``,
+    ``gamma="scale"``, ``degree=3``, ``coef0=0``. Why ``C=1000`` and not LIBSVM's 1: the descriptors
+    are concatenations of histograms that each sum to 1, so single features are ~0.01-0.1 and with
+    ``C=1`` the SVM is so strongly regularised that it predicts near chance. Measured with LOSO on
+    the built-in synthetic data (8 subjects x 8 clips, 256x256, 2 px): LBP-TOP WAR 0.23 / 0.31 /
+    0.56 / 0.53 / 0.53 for C = 1 / 10 / 100 / 1000 / 10000; HOG-TOP 0.22 / 0.20 / 0.33 / 0.39 / 0.39;
+    LPQ-TOP (5x5 blocks) 0.22 / 0.22 / 0.30 / 0.47 / 0.47. With far fewer clips than features the
+    classes are linearly separable and every C above ~1000 gives the same maximum-margin solution;
+    seed 000 does not state its C.
 ``scale``
     ``none`` (default), ``standard`` or ``minmax``: optional feature scaling fitted on the training
     subjects only. Seed 000 feeds the normalised histograms to the SVM as they are, so ``none`` is the
@@ -60,7 +67,7 @@ __all__ = [
 #: classifier options every descriptor method accepts, with their defaults
 CLASSIFIER_DEFAULTS: dict[str, Any] = {
     "kernel": "linear",
-    "C": 1.0,
+    "C": 1000.0,
     "gamma": "scale",
     "degree": 3,
     "coef0": 0.0,
@@ -74,9 +81,9 @@ CLASSIFIER_DEFAULTS: dict[str, Any] = {
 
 #: hyper-parameter grids searched when ``select=True`` and no ``grid`` is given
 DEFAULT_GRIDS: dict[str, dict[str, list[Any]]] = {
-    "linear": {"C": [0.01, 0.1, 1.0, 10.0, 100.0]},
-    "rbf": {"C": [0.1, 1.0, 10.0, 100.0], "gamma": ["scale", 0.01, 0.1, 1.0]},
-    "poly": {"C": [0.1, 1.0, 10.0], "degree": [2, 3], "gamma": ["scale"]},
+    "linear": {"C": [1.0, 10.0, 100.0, 1000.0, 10000.0]},
+    "rbf": {"C": [1.0, 10.0, 100.0, 1000.0], "gamma": ["scale", 0.1, 1.0, 10.0]},
+    "poly": {"C": [10.0, 100.0, 1000.0], "degree": [2, 3], "gamma": ["scale"]},
 }
 
 _SCALERS = {"none": None, "standard": StandardScaler, "minmax": MinMaxScaler}
@@ -118,7 +125,7 @@ class DescriptorSVM(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         kernel: str = "linear",
-        C: float = 1.0,
+        C: float = 1000.0,
         gamma: str | float = "scale",
         degree: int = 3,
         coef0: float = 0.0,
