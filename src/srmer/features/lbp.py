@@ -144,16 +144,28 @@ class _Sampler:
         self.by, self.bt, self.bx = margin
         h, t, w = vol_hwt.shape
         self.shape = (h - 2 * self.by, t - 2 * self.bt, w - 2 * self.bx)
+        self.integer = np.issubdtype(vol_hwt.dtype, np.integer)
+        self._f64: np.ndarray | None = None
+        self._centre_key: tuple[int, int] | None = None
+        self._centre_eps: np.ndarray | None = None
 
-    def view(self, d: tuple[int, int, int], y0: int, y1: int) -> np.ndarray:
+    def view(
+        self, d: tuple[int, int, int], y0: int, y1: int, v: np.ndarray | None = None
+    ) -> np.ndarray:
         """Voxels at integer offset ``d`` from the centres of centre rows ``y0..y1``."""
         _, nt, nx = self.shape
         dy, dt, dx = d
-        return self.v[
+        return (self.v if v is None else v)[
             self.by + y0 + dy : self.by + y1 + dy,
             self.bt + dt : self.bt + nt + dt,
             self.bx + dx : self.bx + nx + dx,
         ]
+
+    def _float(self) -> np.ndarray:
+        # one float64 copy: mixed uint8 * float64 products re-cast every operand on every use
+        if self._f64 is None:
+            self._f64 = self.v.astype(np.float64)
+        return self._f64
 
     def compare(
         self, offset: Offset, y0: int, y1: int, out: np.ndarray, buf: np.ndarray | None
@@ -166,12 +178,21 @@ class _Sampler:
             )
         corners = _corners(offset)
         assert buf is not None
-        acc = buf[: out.size].reshape(out.shape)
+        f = self._float()
+        acc = buf[: 2 * out.size].reshape(2, *out.shape)
+        acc, tmp = acc[0], acc[1]
         w, d = corners[0]
-        np.multiply(self.view(d, y0, y1), w, out=acc)
+        np.multiply(self.view(d, y0, y1, f), w, out=acc)
         for w, d in corners[1:]:
-            acc += w * self.view(d, y0, y1)
-        # LBPTOP.m floors the interpolated grey level before comparing
+            np.multiply(self.view(d, y0, y1, f), w, out=tmp)
+            acc += tmp
+        if self.integer:
+            # LBPTOP.m compares floor(v) with the centre; for a whole-number centre c,
+            # floor(v + eps) >= c  <=>  v >= c - eps, and c - eps is shared by every neighbour
+            if self._centre_key != (y0, y1):
+                self._centre_eps = self.view((0, 0, 0), y0, y1, f) - _FLOOR_EPS
+                self._centre_key = (y0, y1)
+            return np.greater_equal(acc, self._centre_eps, out=out)
         acc += _FLOOR_EPS
         np.floor(acc, out=acc)
         return np.greater_equal(acc, centre, out=out)
@@ -193,7 +214,7 @@ def _codes(
     rows = chunks[0][1] - chunks[0][0] if chunks else 0
     bits = np.empty(rows * nt * nx, dtype=bool)
     wide = np.empty(rows * nt * nx, dtype=dtype)
-    buf = np.empty(rows * nt * nx, dtype=np.float64) if interpolated else None
+    buf = np.empty(2 * rows * nt * nx, dtype=np.float64) if interpolated else None
     for y0, y1 in chunks:
         n = (y1 - y0) * nt * nx
         shape = (y1 - y0, nt, nx)
