@@ -74,6 +74,12 @@ def test_resnet3d_represent_shape_and_grey():
     np.testing.assert_allclose(x[0, 0], first / 255, atol=1e-5)
 
 
+def test_resnet3d_tim_or_fallback():
+    # TIM from srmer.video.temporal when present, else linear with a warning: 16 frames either way
+    x = ResNet3DMER(size=16).represent(_clip(t=9, seed=3))
+    assert x.shape == (3, 16, 16, 16) and np.isfinite(x).all()
+
+
 def test_linear_interpolate_matches_hand_computation():
     clip = np.arange(4, dtype=np.float32).reshape(4, 1, 1) * 10  # 0, 10, 20, 30
     out = linear_interpolate(clip, 7)
@@ -158,6 +164,8 @@ def test_missing_class_in_training_fold_keeps_columns():
     assert est.predict_proba(X).shape == (18, 3)
     with pytest.raises(ConfigError, match="0..2"):
         NetClassifier("ststnet", n_classes=3, epochs=1).fit(X, y + 1)
+    with pytest.raises(ConfigError, match="integers"):
+        NetClassifier("ststnet", n_classes=3, epochs=1).fit(X, np.array(["a", "b", "c"])[y])
 
 
 def test_string_labels_without_n_classes():
@@ -209,6 +217,11 @@ def test_checkpoint_resume_equals_uninterrupted_run(tmp_path):
     again = NetClassifier("ststnet", epochs=4, checkpoint_dir=tmp_path, **kw).fit(X, y)
     assert again.resumed_from_ == 4
     np.testing.assert_array_equal(again.predict_proba(X), full.predict_proba(X))
+    # a truncated file (killed mid-write by something else) is not trusted: trained anew
+    files[0].write_bytes(b"garbage")
+    fresh = NetClassifier("ststnet", epochs=4, checkpoint_dir=tmp_path, **kw).fit(X, y)
+    assert fresh.resumed_from_ == 0
+    np.testing.assert_array_equal(fresh.predict_proba(X), full.predict_proba(X))
     # another fold (other training rows) gets its own file
     NetClassifier("ststnet", epochs=1, checkpoint_dir=tmp_path, **kw).fit(X[:-3], y[:-3])
     assert len(list(tmp_path.iterdir())) == 2
@@ -291,7 +304,11 @@ def test_loso_never_shows_test_subject_srmer_protocol(tmp_path):
 # ---------------------------------------------------------------------------- slow: learning
 @pytest.mark.slow
 def test_ststnet_learns_synthetic_classes_loso():
-    """STSTNet on rendered synthetic micro-expressions at 256x256 beats chance clearly under LOSO."""
+    """STSTNet on rendered synthetic micro-expressions at 256x256 beats chance clearly under LOSO.
+
+    8 subjects x 6 clips, 3 classes (chance 1/3). A demo budget (150 epochs at lr 2e-3 instead of the
+    paper's 800 at 5e-5); measured 0.83 with these settings (1.0 without nuisances).
+    """
     from srmer.data.synthetic import Nuisance, draw_clip_spec, make_identity, render_clip
     from srmer.eval.protocol import loso_predict
 
@@ -302,7 +319,8 @@ def test_ststnet_learns_synthetic_classes_loso():
         ident = make_identity(0, 0, s, 256)
         for j in range(6):
             rng = np.random.default_rng([s, j])
-            spec = draw_clip_spec(rng, emotions[j % 3], 9, 2.0, 256, Nuisance.none())
+            # the generator's default nuisances (head motion, blinks, lighting, noise)
+            spec = draw_clip_spec(rng, emotions[j % 3], 9, 2.0, 256, Nuisance())
             clip = render_clip(ident, spec, rng)
             X.append(method.represent(clip, 0, spec.apex_index))
             y.append(j % 3)
@@ -313,4 +331,4 @@ def test_ststnet_learns_synthetic_classes_loso():
         X, y, groups,
     )  # fmt: skip
     acc = (pred == y).mean()
-    assert acc > 1 / 3 + 0.25, acc
+    assert acc > 0.6, acc

@@ -257,8 +257,12 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
     def _encode(self, y: Any) -> np.ndarray:
         y = np.asarray(y)
         if self.n_classes is not None:
-            yi = y.astype(np.int64)
-            if (yi != y).any() or yi.min() < 0 or yi.max() >= self.n_classes:
+            try:
+                yi = y.astype(np.int64)
+                ok = (yi == y).all() and yi.min() >= 0 and yi.max() < self.n_classes
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
                 raise ConfigError(
                     f"labels must be integers in 0..{self.n_classes - 1} (n_classes="
                     f"{self.n_classes}); got values {np.unique(y)[:10]}"
@@ -286,8 +290,14 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
             weight = None if weight is None else weight.to(device)
             start, history, stopped = 0, [], False
             ckpt = self._checkpoint_path(X, yi)
+            state = None
             if ckpt is not None and ckpt.exists():
-                state = torch.load(ckpt, map_location=device, weights_only=False)
+                try:
+                    # RNG states must stay on the CPU; load_state_dict moves tensors to the model
+                    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+                except Exception as e:  # a truncated or foreign file: train anew, overwrite it
+                    log.warning("%s: unreadable checkpoint (%s); training anew", ckpt, e)
+            if state is not None:
                 if state["epoch"] <= self.epochs:
                     model.load_state_dict(state["model"])
                     opt.load_state_dict(state["optimizer"])
