@@ -94,13 +94,13 @@ def demo(
 
     from srmer.bench.config import parse_config
     from srmer.bench.runner import run as run_benchmark
-    from srmer.data import synthetic
+    from srmer.bench.demo import ensure_demo_data
 
     raw = yaml.safe_load((PACKAGE_CONFIGS / "demo.yaml").read_text())
     raw["datasets"][0]["root"] = str(data / "casme2")
     raw["sr_pool"] = str(data / "sr_pool")
     cfg = parse_config(raw, "demo.yaml")
-    synthetic.ensure_demo_data(data, console=err_console)
+    ensure_demo_data(data, console=err_console)
     result = run_benchmark(cfg, workers=workers)
     _print_table(result.run_dir)
     console.print(f"\nreport: {result.run_dir / 'report' / 'report.html'}")

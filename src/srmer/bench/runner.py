@@ -128,7 +128,7 @@ def read_hr_clip(sample: Sample, preprocess: dict[str, Any]) -> np.ndarray:
     if preprocess.get("crop_faces"):
         from srmer.video import crop_faces
 
-        clip = crop_faces(clip, size=preprocess["size"])
+        clip = crop_faces(clip, size=preprocess["size"], clip_id=sample.key)
     size = preprocess["size"]
     if clip.shape[1:3] != (size, size):
         clip = resize_clip(clip, size)
@@ -180,11 +180,10 @@ def _setting_keys(plan: ClipPlan, sample: Sample) -> dict[str, Any]:
             )
         reprs = {}
         for spec in plan.mer:
-            from srmer.mer.registry import get_class
-
-            cls = get_class(spec.name)
+            mer = _mer_method(spec)
+            # only the options that shape the representation: changing the SVM's C keeps the descriptors
             reprs[spec.label] = make_key(
-                "repr", {"name": spec.name, **spec.kwargs()}, [sr_key], cls.version
+                "repr", {"name": spec.name, **mer.cache_params()}, [sr_key], mer.version
             )
         keys["settings"][st.id] = {
             "lr": lr_key,
@@ -538,14 +537,13 @@ def run(
     }
     atomic_write_text(run_dir / "provenance.json", json.dumps(provenance, indent=2))
     if write_report:
-        t = time.perf_counter()
+        from srmer.bench.report import write_report as _write_report
+        from srmer.errors import SrmerError
+
         try:
-            from srmer.bench.report import write_report as _write_report
-        except ImportError:
-            _write_report = None
-        if _write_report is not None:
             _write_report(run_dir)
-        timings["report"] = time.perf_counter() - t
+        except SrmerError as err:  # the results are safe on disk; `srmer report` can retry
+            console.print(f"[yellow]report not written: {err}[/yellow]")
     return RunResult(run_dir, results, skipped)
 
 

@@ -1,0 +1,83 @@
+"""End-to-end runs of the benchmark on a tiny synthetic dataset."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from srmer.bench import runner
+from srmer.bench.config import parse_config
+from srmer.data import synthetic
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny") / "casme2"
+    synthetic.generate(root, n_subjects=3, clips_per_subject=4, n_frames=10, size=64, seed=1)
+    return root
+
+
+def _config(root, out, **over):
+    raw = {
+        "name": "tiny",
+        "datasets": [{"name": "casme2", "root": str(root)}],
+        "preprocess": {"size": 64},
+        "resolutions": [16, 32],
+        "sr": ["none", "bicubic"],
+        "mer": [{"name": "lbptop", "blocks": [2, 2]}],
+        "output": str(out),
+        "executor": {"kind": "local", "workers": 1},
+    }
+    raw.update(over)
+    return parse_config(raw)
+
+
+def test_run_writes_the_table_shaped_results(tiny_root, tmp_path):
+    res = runner.run(_config(tiny_root, tmp_path / "run"), quiet=True, write_report=False)
+    df = pd.read_csv(tmp_path / "run" / "results.csv")
+    assert len(df) == 1 + 2 * 2  # reference + 2 resolutions x 2 SR
+    assert df.setting.tolist() == ["64x64", "16x16", "16to64", "32x32", "32to64"]
+    assert df.n_clips.unique().tolist() == [12]
+    assert ((df.war >= 0) & (df.war <= 1)).all()
+    # PSNR/SSIM only where an SR output exists
+    assert df.loc[df.sr == "bicubic", "psnr"].notna().all() and df.loc[df.sr == "none", "psnr"].isna().all()
+    assert df.loc[df.setting == "32to64", "psnr"].item() > df.loc[df.setting == "16to64", "psnr"].item()
+    preds = pd.read_csv(tmp_path / "run" / "predictions.csv")
+    assert len(preds) == 5 * 12 and set(preds.y_true) <= {"negative", "positive", "surprise", "others"}
+    assert (tmp_path / "run" / "provenance.json").is_file() and (tmp_path / "run" / "config.yaml").is_file()
+    assert res.skipped == []
+
+
+def test_warm_rerun_reads_no_frames_and_gives_the_same_results(tiny_root, tmp_path, monkeypatch):
+    cfg = _config(tiny_root, tmp_path / "run")
+    first = runner.run(cfg, quiet=True, write_report=False).results
+
+    def fail(*a, **k):
+        raise AssertionError("a warm re-run must not read frames again")
+
+    monkeypatch.setattr(runner, "read_hr_clip", fail)
+    second = runner.run(cfg, quiet=True, write_report=False).results
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_changing_only_svm_options_keeps_cached_descriptors(tiny_root, tmp_path, monkeypatch):
+    runner.run(_config(tiny_root, tmp_path / "run"), quiet=True, write_report=False)
+    monkeypatch.setattr(runner, "read_hr_clip", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    cfg = _config(tiny_root, tmp_path / "run", mer=[{"name": "lbptop", "blocks": [2, 2], "C": 10.0}])
+    df = runner.run(cfg, quiet=True, write_report=False).results
+    assert len(df) == 5
+
+
+def test_bad_clip_is_skipped_and_reported(tmp_path):
+    root = tmp_path / "casme2"
+    synthetic.generate(root, n_subjects=3, clips_per_subject=4, n_frames=10, size=64, seed=2)
+    frames = sorted((root / "CASME2_RAW_selected").rglob("*.jpg"))
+    frames[3].write_bytes(b"not a jpeg")  # corrupt frame in the first clip
+    res = runner.run(_config(root, tmp_path / "run", resolutions=[16]), quiet=True, write_report=False)
+    assert len(res.skipped) == 1 and "cannot be decoded" in res.skipped[0]["problem"]
+    assert res.results.n_clips.unique().tolist() == [11]
+
+
+def test_same_config_gives_the_same_table(tiny_root, tmp_path):
+    a = runner.run(_config(tiny_root, tmp_path / "a"), quiet=True, write_report=False).results
+    b = runner.run(_config(tiny_root, tmp_path / "b"), quiet=True, write_report=False).results
+    assert np.allclose(a.war, b.war) and np.allclose(a.psnr.fillna(0), b.psnr.fillna(0))
