@@ -93,8 +93,8 @@ def demo(
     import yaml
 
     from srmer.bench.config import parse_config
-    from srmer.bench.runner import run as run_benchmark
     from srmer.bench.demo import ensure_demo_data
+    from srmer.bench.runner import run as run_benchmark
 
     raw = yaml.safe_load((PACKAGE_CONFIGS / "demo.yaml").read_text())
     raw["datasets"][0]["root"] = str(data / "casme2")
