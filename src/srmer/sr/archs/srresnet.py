@@ -15,7 +15,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from srmer.sr.archs.base import ArchSpec, StateDict
-from srmer.sr.archs.common import ResidualBlockNoBN, conv3x3, count_indexed, has_keys, make_layer
+from srmer.sr.archs.common import (
+    ResidualBlockNoBN,
+    conv3x3,
+    count_indexed,
+    has_keys,
+    init_weights,
+    make_layer,
+)
 
 
 class MSRResNet(nn.Module):
@@ -55,6 +62,9 @@ class MSRResNet(nn.Module):
         self.conv_hr = conv3x3(num_feat, num_feat)
         self.conv_last = conv3x3(num_feat, num_out_ch)
         self.lrelu = nn.LeakyReLU(0.1, inplace=True)
+        # BasicSR's initialisation (Kaiming x 0.1): the residual starts small, so an untrained model
+        # is close to its bilinear skip and short training improves on it
+        init_weights(self, 0.1)
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.body(self.lrelu(self.conv_first(x)))

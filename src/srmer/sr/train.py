@@ -1,0 +1,486 @@
+"""Training SR models on face frames: L1 pre-training, then perceptual + adversarial fine-tuning.
+
+Recipes (:data:`RECIPES`) follow the papers' loss weights, with srmer's VGG-free perceptual loss
+(:class:`srmer.sr.losses.RandomFeaturePerceptualLoss`, a documented deviation):
+
+============  =====================================================================================
+``psnr``      L1 only (EDSR, RDN, RCAN, SRCNN, Meta-SR, SRResNet; seed 001's psnr-small/large)
+``srgan``     L1 1e-2 (SRGAN used MSE) + perceptual 1 + vanilla GAN 1e-3, VGG-style discriminator
+``esrgan``    L1 1e-2 + perceptual 1 + relativistic GAN 5e-3, VGG-style discriminator (ESRGAN,
+              nESRGAN+, seed 001's noise-cancel RDN)
+``realesrgan`` L1 1 + perceptual 1 + vanilla GAN 0.1, U-Net discriminator with spectral norm, LR made
+              by the Real-ESRGAN second-order degradation (``srmer.degrade``)
+``glean``     L1 1 (GLEAN used MSE) + perceptual 1e-2 + vanilla GAN 1e-2
+============  =====================================================================================
+
+Data: random LR/HR patch pairs from HR frames (flips and 90-degree rotations); LR by MATLAB
+bicubic (:func:`srmer.degrade.imresize`, the benchmark's degradation) or any ``srmer.degrade``
+degradation (precomputed ``degrade_copies`` times per frame with different seeds). Adam
+(2e-4, betas 0.9/0.99) with cosine decay to 10 % per phase, EMA of the generator (decay 0.999 with
+warm-up). Checkpoints are BasicSR-format files (``params``, ``params_ema``) written atomically with
+the optimiser/discriminator state under ``train_state``, so an interrupted run resumes where it
+stopped. A :class:`~srmer.sr.registry.Cascade` is trained stage by stage, each on its own factor.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from srmer.errors import ConfigError, SrmerError
+from srmer.sr.checkpoint import save_checkpoint
+from srmer.sr.infer import resolve_device
+from srmer.sr.registry import Cascade
+
+RECIPES: dict[str, dict[str, Any]] = {
+    "psnr": {"l1": 1.0, "perceptual": 0.0, "gan": 0.0},
+    "srgan": {"l1": 1e-2, "perceptual": 1.0, "gan": 1e-3, "gan_type": "vanilla", "disc": "vgg"},
+    "esrgan": {"l1": 1e-2, "perceptual": 1.0, "gan": 5e-3, "gan_type": "ragan", "disc": "vgg"},
+    "realesrgan": {"l1": 1.0, "perceptual": 1.0, "gan": 0.1, "gan_type": "vanilla", "disc": "unet"},
+    "glean": {"l1": 1.0, "perceptual": 1e-2, "gan": 1e-2, "gan_type": "vanilla", "disc": "vgg"},
+}
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_sr` did: ``history`` rows ``{"step", "phase", "l1", "loss"}``."""
+
+    steps: int = 0
+    resumed_from: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def load_hr_images(
+    source: str | os.PathLike | Sequence[str | os.PathLike] | np.ndarray,
+) -> np.ndarray:
+    """HR training frames as ``(N,H,W,3)`` uint8 from an array, a list of image paths, a folder or .npy.
+
+    Frames of different sizes are not supported (the synthetic SR pool is all 256x256).
+    """
+    if isinstance(source, np.ndarray):
+        arr = source
+    else:
+        from srmer.video.io import read_frames
+
+        if isinstance(source, str | os.PathLike):
+            p = Path(source)
+            if p.suffix == ".npy":
+                arr = np.load(p)
+            elif p.is_dir():
+                paths = sorted(
+                    q for q in p.rglob("*") if q.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp")
+                )
+                if not paths:
+                    raise SrmerError(f"no images (.png/.jpg/.bmp) found under {p}")
+                arr = read_frames(paths)
+            else:
+                arr = read_frames([p])
+        else:
+            paths = list(source)
+            if not paths:
+                raise SrmerError("the SR training pool is empty (no image paths given)")
+            arr = read_frames(paths)
+    arr = np.asarray(arr)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4 or arr.shape[-1] != 3:
+        raise SrmerError(f"HR training frames must be (N,H,W,3) RGB, got shape {arr.shape}")
+    if arr.dtype != np.uint8:
+        arr = np.clip(np.round(arr * 255.0 if arr.max() <= 1.0 else arr), 0, 255).astype(np.uint8)
+    return arr
+
+
+def make_pairs(
+    hr: np.ndarray,
+    scale: int,
+    degradation: Any = "bicubic",
+    seed: int = 0,
+    copies: int = 1,
+    lr_size: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """LR/HR training pairs.
+
+    Parameters
+    ----------
+    hr : ndarray
+        ``(N,H,W,3)`` uint8.
+    scale : int
+        The LR is ``H/scale`` (HR cropped to a multiple of ``scale``), or ``lr_size`` when given.
+    degradation : str or srmer.degrade.Degradation
+        ``"bicubic"`` (MATLAB imresize) or a ``srmer.degrade`` degradation / its name (square frames).
+    copies : int
+        Independent degradations per frame (random degradations only).
+
+    Returns
+    -------
+    (lr, hr) : ndarrays
+        ``(M,h,w,3)`` and ``(M,h*scale,w*scale,3)`` uint8, ``M = N * copies``.
+    """
+    from srmer.degrade import imresize
+
+    if lr_size is not None:
+        hr_side = lr_size * scale
+        if hr.shape[1:3] != (hr_side, hr_side):
+            hr = imresize(hr, size=hr_side)
+        h = w = lr_size
+    else:
+        h, w = hr.shape[1] // scale, hr.shape[2] // scale
+        hr = hr[:, : h * scale, : w * scale]
+    if degradation in (None, "bicubic"):
+        return imresize(hr, size=(h, w)), hr
+    from srmer.degrade import get_degradation
+
+    deg = get_degradation(degradation)
+    if h != w:
+        raise ConfigError(f"degradation {deg.name!r} needs square frames, got {hr.shape[1:3]}")
+    lrs, hrs = [], []
+    for c in range(copies):
+        for i in range(len(hr)):
+            lrs.append(deg.degrade(hr[i : i + 1], h, seed=seed * 1_000_003 + c * 100_003 + i)[0])
+            hrs.append(hr[i])
+    return np.stack(lrs), np.stack(hrs)
+
+
+class _Sampler:
+    """Random aligned patches with flips / rotations, as float tensors in [0, 1]."""
+
+    def __init__(self, lr: np.ndarray, hr: np.ndarray, scale: int, patch: int, seed: int) -> None:
+        self.lr, self.hr, self.scale = lr, hr, scale
+        self.patch = min(patch, lr.shape[1], lr.shape[2])
+        self.rng = np.random.default_rng(seed)
+
+    def batch(self, n: int, augment: bool = True) -> tuple[Tensor, Tensor]:
+        p, s = self.patch, self.scale
+        idx = self.rng.integers(0, len(self.lr), n)
+        ys = self.rng.integers(0, self.lr.shape[1] - p + 1, n)
+        xs = self.rng.integers(0, self.lr.shape[2] - p + 1, n)
+        lrs, hrs = [], []
+        for i, y, x in zip(idx, ys, xs, strict=True):
+            a = self.lr[i, y : y + p, x : x + p]
+            b = self.hr[i, y * s : (y + p) * s, x * s : (x + p) * s]
+            if augment:
+                if self.rng.random() < 0.5:
+                    a, b = a[:, ::-1], b[:, ::-1]
+                if self.rng.random() < 0.5:
+                    a, b = a[::-1], b[::-1]
+                if self.rng.random() < 0.5:
+                    a, b = a.transpose(1, 0, 2), b.transpose(1, 0, 2)
+            lrs.append(np.ascontiguousarray(a))
+            hrs.append(np.ascontiguousarray(b))
+
+        def t(arrs: list[np.ndarray]) -> Tensor:
+            return torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2).float() / 255.0
+
+        return t(lrs), t(hrs)
+
+
+def _lr_at(step: int, total: int, base: float) -> float:
+    # cosine from base to base/10 over the phase; stateless so a resumed run gets the same schedule
+    frac = min(1.0, step / max(1, total))
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+@torch.no_grad()
+def _ema_update(ema: nn.Module, model: nn.Module, step: int, decay: float) -> None:
+    d = min(decay, (1 + step) / (10 + step))
+    for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
+        pe.mul_(d).add_(pm.detach(), alpha=1 - d)
+    for be, bm in zip(ema.buffers(), model.buffers(), strict=True):
+        be.copy_(bm)
+
+
+def _make_disc(kind: str) -> nn.Module:
+    from srmer.sr.losses import UNetDiscriminatorSN, VGGStyleDiscriminator
+
+    return UNetDiscriminatorSN() if kind == "unet" else VGGStyleDiscriminator()
+
+
+def train_sr(
+    model: nn.Module,
+    hr_images: Any,
+    scale: int | None = None,
+    steps: int = 1000,
+    gan_steps: int = 0,
+    recipe: str = "psnr",
+    batch_size: int = 16,
+    lr_patch: int = 24,
+    lr: float = 2e-4,
+    degradation: Any = "bicubic",
+    degrade_copies: int = 2,
+    ckpt_path: str | os.PathLike | None = None,
+    save_every: int = 200,
+    ema_decay: float = 0.999,
+    use_ema: bool = True,
+    device: str | torch.device = "auto",
+    seed: int = 0,
+    progress: bool = True,
+) -> TrainResult:
+    """Train ``model`` in place on HR face frames.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        An srmer image model (``srmer.sr.create``) or a :class:`Cascade` (trained stage by stage).
+    hr_images : array, path, folder or list of paths
+        HR frames ``(N,H,W,3)`` uint8 (see :func:`load_hr_images`). Use only the SR training pool or
+        training subjects, never a test subject.
+    scale : int, optional
+        Defaults to ``model.scale``.
+    steps : int
+        L1 pre-training iterations.
+    gan_steps : int
+        Perceptual + adversarial iterations after pre-training (recipes other than ``psnr``).
+    recipe : str
+        A key of :data:`RECIPES`.
+    batch_size, lr_patch : int
+        Patches per step and LR patch side (HR side ``lr_patch * scale``; fixed-input models such
+        as GLEAN use whole frames).
+    degradation : str or Degradation
+        ``"bicubic"`` or any ``srmer.degrade`` degradation (``"realesrgan"``...).
+    ckpt_path : path, optional
+        Checkpoint written every ``save_every`` steps and at the end; an existing file resumes.
+    device : str
+        ``"auto"`` uses CUDA when available.
+    seed : int
+        Seeds patch sampling, degradations and the initial torch RNG.
+
+    Returns
+    -------
+    TrainResult
+        Loss history; the model holds the trained (EMA when ``use_ema``) weights, in eval mode.
+    """
+    if recipe not in RECIPES:
+        raise ConfigError(f"unknown training recipe {recipe!r}; choose one of {sorted(RECIPES)}")
+    hr = load_hr_images(hr_images)
+    if isinstance(model, Cascade):
+        result = TrainResult()
+        for key, stage in model.stages.items():
+            sub = None if ckpt_path is None else Path(f"{ckpt_path}.{key}")
+            r = train_sr(
+                stage,
+                hr,
+                int(key[1:]),
+                steps=steps,
+                gan_steps=gan_steps,
+                recipe=recipe,
+                batch_size=batch_size,
+                lr_patch=lr_patch,
+                lr=lr,
+                degradation=degradation,
+                degrade_copies=degrade_copies,
+                ckpt_path=sub,
+                save_every=save_every,
+                ema_decay=ema_decay,
+                use_ema=use_ema,
+                device=device,
+                seed=seed,
+                progress=progress,
+            )
+            result.history += [{**h, "stage": key} for h in r.history]
+            result.steps += r.steps
+            result.seconds += r.seconds
+        if ckpt_path is not None:
+            save_checkpoint(model, ckpt_path)
+        return result
+    scale = int(scale or model.scale)
+    fixed = getattr(model, "input_size", None)
+    lr_frames, hr_frames = make_pairs(
+        hr,
+        scale,
+        degradation,
+        seed=seed,
+        copies=degrade_copies if degradation not in (None, "bicubic") else 1,
+        lr_size=fixed,
+    )
+    sampler = _Sampler(lr_frames, hr_frames, scale, fixed or lr_patch, seed)
+    dev = resolve_device(device)
+    torch.manual_seed(seed)
+    model.to(dev).train()
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise SrmerError(f"{type(model).__name__} has no trainable parameters")
+    opt_g = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.99))
+    rec = RECIPES[recipe]
+    use_gan = gan_steps > 0 and rec["gan"] > 0
+    net_d = opt_d = perc = gan_loss = None
+    if use_gan:
+        from srmer.sr.losses import GANLoss, RandomFeaturePerceptualLoss
+
+        net_d = _make_disc(rec["disc"]).to(dev).train()
+        opt_d = torch.optim.Adam(net_d.parameters(), lr=lr / 2, betas=(0.9, 0.99))
+        perc = RandomFeaturePerceptualLoss().to(dev)
+        gan_loss = GANLoss(rec["gan_type"])
+    total = steps + (gan_steps if use_gan else 0)
+    result = TrainResult()
+    start = 0
+    if ckpt_path is not None and Path(ckpt_path).is_file():
+        start = _resume(Path(ckpt_path), model, ema, opt_g, net_d, opt_d, sampler, result)
+        result.resumed_from = start
+    t0 = time.perf_counter()
+    bar = _progress(progress, total, start, getattr(model, "arch_name", type(model).__name__))
+    for step in range(start, total):
+        gan_phase = step >= steps
+        phase_step, phase_len = (step - steps, gan_steps) if gan_phase else (step, steps)
+        for g in opt_g.param_groups:
+            g["lr"] = _lr_at(phase_step, phase_len, lr)
+        lq, gt = sampler.batch(batch_size)
+        lq, gt = lq.to(dev), gt.to(dev)
+        sr = model(lq)
+        l1 = F.l1_loss(sr, gt)
+        loss = l1
+        if gan_phase:
+            assert (
+                net_d is not None
+                and perc is not None
+                and gan_loss is not None
+                and opt_d is not None
+            )
+            net_d.requires_grad_(False)
+            fake_logits = net_d(sr)
+            real_logits = net_d(gt) if gan_loss.gan_type == "ragan" else None
+            loss = (
+                rec["l1"] * l1
+                + rec["perceptual"] * perc(sr, gt)
+                + rec["gan"] * gan_loss.generator(fake_logits, real_logits)
+            )
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_g.step()
+        if gan_phase:
+            net_d.requires_grad_(True)
+            d_loss = gan_loss.discriminator(net_d(gt), net_d(sr.detach()))
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+        _ema_update(ema, model, step, ema_decay)
+        result.history.append(
+            {"step": step, "phase": float(gan_phase), "l1": l1.item(), "loss": loss.item()}
+        )
+        if bar is not None:
+            bar[0].update(bar[1], advance=1, description=f"{bar[2]} l1={float(l1):.4f}")
+        if ckpt_path is not None and ((step + 1) % save_every == 0 or step + 1 == total):
+            _save(Path(ckpt_path), model, ema, opt_g, net_d, opt_d, sampler, step + 1, result)
+    if bar is not None:
+        bar[0].stop()
+    result.steps = total
+    result.seconds = time.perf_counter() - t0
+    if use_ema:
+        model.load_state_dict(ema.state_dict())
+    model.eval()
+    return result
+
+
+def _progress(enabled: bool, total: int, start: int, name: str):
+    if not enabled or total <= start:
+        return None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    prog = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+    )
+    prog.start()
+    task = prog.add_task(f"training {name}", total=total, completed=start)
+    return prog, task, f"training {name}"
+
+
+def _save(path, model, ema, opt_g, net_d, opt_d, sampler, step, result) -> None:
+    state = {
+        "step": step,
+        "opt_g": opt_g.state_dict(),
+        "rng": json.dumps(sampler.rng.bit_generator.state),
+        "torch_rng": torch.get_rng_state(),
+        "history": json.dumps(result.history),
+    }
+    if net_d is not None:
+        state["net_d"] = net_d.state_dict()
+        state["opt_d"] = opt_d.state_dict()
+    save_checkpoint(model, path, ema=ema, extra={"train_state": state})
+
+
+def _resume(path, model, ema, opt_g, net_d, opt_d, sampler, result) -> int:
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(obj["params"])
+        ema.load_state_dict(obj.get("params_ema", obj["params"]))
+        state = obj.get("train_state")
+        if state is None:  # a finished checkpoint without training state: use as initialisation
+            return 0
+        opt_g.load_state_dict(state["opt_g"])
+        if net_d is not None and "net_d" in state:
+            net_d.load_state_dict(state["net_d"])
+            opt_d.load_state_dict(state["opt_d"])
+        sampler.rng.bit_generator.state = json.loads(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        result.history = json.loads(state["history"])
+        return int(state["step"])
+    except (RuntimeError, KeyError, ValueError, EOFError) as exc:
+        raise SrmerError(
+            f"cannot resume training from {path} ({exc}); delete it to start over or pass another ckpt_path"
+        ) from exc
+
+
+def train_command(
+    arch: str,
+    scale: int,
+    data: str,
+    out: str,
+    steps: int = 1000,
+    gan_steps: int = 0,
+    recipe: str = "psnr",
+    hparams: str | dict[str, Any] | None = None,
+    init: str | None = None,
+    batch_size: int = 16,
+    lr_patch: int = 24,
+    degradation: str = "bicubic",
+    device: str = "auto",
+    seed: int = 0,
+) -> Path:
+    """Entry point for ``srmer sr train``: build (or load ``init``), train on ``data``, save to ``out``.
+
+    ``data`` is a folder of HR images (e.g. the synthetic ``sr_pool``), an image list file (one
+    path per line, ``.txt``) or a ``.npy`` array; ``hparams`` a JSON object or dict. Re-running the
+    same command resumes from ``out``.
+    """
+    from srmer.sr.checkpoint import load_checkpoint
+    from srmer.sr.registry import create
+
+    hp = json.loads(hparams) if isinstance(hparams, str) else dict(hparams or {})
+    model = load_checkpoint(init) if init else create(arch, scale, **hp)
+    src: Any = data
+    if str(data).endswith(".txt"):
+        src = [line.strip() for line in Path(data).read_text().splitlines() if line.strip()]
+    train_sr(
+        model,
+        src,
+        scale,
+        steps=steps,
+        gan_steps=gan_steps,
+        recipe=recipe,
+        batch_size=batch_size,
+        lr_patch=lr_patch,
+        degradation=degradation,
+        ckpt_path=out,
+        device=device,
+        seed=seed,
+    )
+    return Path(out)
