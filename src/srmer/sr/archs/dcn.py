@@ -125,9 +125,15 @@ def modulated_deform_conv2d(
     if mask is not None:
         sampled = sampled * mask.view(b, g, 1, k, ho * wo)
     # Columns (b, Cin*k, L) in the order of weight.view(Cout, Cin*k): channel-major, tap-minor.
-    cols = sampled.reshape(b, groups, cin_g * k, ho * wo)
-    wmat = weight.reshape(groups, cout // groups, cin_g * k)
-    out = torch.matmul(wmat, cols).reshape(b, cout, ho, wo)
+    if groups == 1:
+        # one GEMM over the whole batch: (Cout, Cin*k) @ (Cin*k, b*L); a view when b == 1
+        cols = sampled.reshape(b, cin * k, ho * wo).transpose(0, 1).reshape(cin * k, b * ho * wo)
+        out = torch.mm(weight.reshape(cout, cin * k), cols)
+        out = out.view(cout, b, ho, wo).transpose(0, 1)
+    else:
+        cols = sampled.reshape(b, groups, cin_g * k, ho * wo)
+        wmat = weight.reshape(groups, cout // groups, cin_g * k)
+        out = torch.matmul(wmat, cols).reshape(b, cout, ho, wo)
     if bias is not None:
         out = out + bias.view(1, cout, 1, 1)
     return out
