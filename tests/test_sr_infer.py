@@ -90,3 +90,28 @@ def test_device_auto_resolves() -> None:
     from srmer.sr.infer import resolve_device
 
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_upscale_path_image_folder_and_npy(tmp_path) -> None:
+    from srmer.sr.checkpoint import save_checkpoint
+    from srmer.sr.infer import upscale_path
+    from srmer.video.io import read_image, write_image
+
+    m = _model(2)
+    ck = save_checkpoint(m, tmp_path / "m.pth")
+    rng = np.random.default_rng(5)
+    frames = rng.integers(0, 256, (3, 8, 6, 3), dtype=np.uint8)
+    clip_dir = tmp_path / "clip"
+    for i, f in enumerate(frames):
+        write_image(clip_dir / f"img{i:03d}.png", f)
+    out = upscale_path(str(ck), str(clip_dir), str(tmp_path / "out"), batch=2, device="cpu")
+    assert len(out) == 3
+    ref = sr.upscale(m, frames, device="cpu")
+    np.testing.assert_array_equal(read_image(tmp_path / "out" / "img001.png"), ref[1])
+    np.save(tmp_path / "c.npy", frames)
+    upscale_path(m, str(tmp_path / "c.npy"), str(tmp_path / "o.npy"), device="cpu")
+    np.testing.assert_array_equal(np.load(tmp_path / "o.npy"), ref)
+    one = upscale_path(m, str(clip_dir / "img000.png"), str(tmp_path / "one.png"), device="cpu")
+    assert read_image(one[0]).shape == (16, 12, 3)
+    with pytest.raises(SrmerError, match="does not exist"):
+        upscale_path(m, str(tmp_path / "nope"), str(tmp_path / "x"), device="cpu")

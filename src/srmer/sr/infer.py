@@ -142,4 +142,69 @@ def output_size(model: nn.Module, h: int, w: int) -> tuple[int, int]:
     return (int(s * h), int(s * w)) if s != int(s) else (h * int(s), w * int(s))
 
 
-__all__ = ["output_size", "resolve_device", "upscale"]
+_IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+def upscale_path(
+    model: nn.Module | str,
+    src: str,
+    dst: str,
+    tile: int | None = None,
+    overlap: int = 16,
+    batch: int = 8,
+    device: str | torch.device = "auto",
+) -> list[str]:
+    """Body of ``srmer sr upscale``: super-resolve an image, a folder of frames (a clip) or a ``.npy`` clip.
+
+    Parameters
+    ----------
+    model : nn.Module or str
+        A model, or a checkpoint path for :func:`srmer.sr.load_checkpoint`.
+    src : str
+        Image file, folder of images (processed in name order, ``batch`` at a time, so any clip length
+        fits in memory) or ``.npy`` array ``(T,H,W,3)`` uint8.
+    dst : str
+        Output image file / folder / ``.npy`` (for an image, an existing folder receives the same name).
+
+    Returns
+    -------
+    list of str
+        The files written.
+    """
+    from pathlib import Path
+
+    from srmer.video.io import read_image, write_image
+
+    if isinstance(model, str):
+        from srmer.sr.checkpoint import load_checkpoint
+
+        model = load_checkpoint(model)
+    s, d = Path(src), Path(dst)
+    kw = {"tile": tile, "overlap": overlap, "batch": batch, "device": device}
+    if not s.exists():
+        raise SrmerError(
+            f"input {s} does not exist (give an image, a folder of frames or a .npy clip)"
+        )
+    if s.suffix == ".npy":
+        out = upscale(model, np.load(s), **kw)
+        d.parent.mkdir(parents=True, exist_ok=True)
+        np.save(d, out)
+        return [str(d)]
+    if s.is_dir():
+        files = sorted(p for p in s.iterdir() if p.suffix.lower() in _IMAGE_EXT)
+        if not files:
+            raise SrmerError(f"no images found in {s}")
+        written = []
+        for i in range(0, len(files), max(1, batch)):
+            chunk = files[i : i + batch]
+            frames = np.stack([read_image(p) for p in chunk])
+            for p, img in zip(chunk, upscale(model, frames, **kw), strict=True):
+                write_image(d / p.name, img)
+                written.append(str(d / p.name))
+        return written
+    target = d / s.name if d.is_dir() else d
+    write_image(target, upscale(model, read_image(s), **kw))
+    return [str(target)]
+
+
+__all__ = ["output_size", "resolve_device", "upscale", "upscale_path"]
