@@ -49,11 +49,22 @@ def ref_decorrelation(wr, wc, rho_r, rho_c, model):
     return v
 
 
-def ref_codes(img, wr, wc, v, strict):
-    """LPQ code image ('valid') of one 2-D slice, pixel by pixel."""
+def ref_codes(img, wr, wc, v, strict, top=None):
+    """LPQ code image ('valid') of one 2-D slice, pixel by pixel.
+
+    The sign test is the documented one: a value within ``1e-10 * max|volume| * sum|kernel|`` of
+    zero is zero (``top`` = max|volume|; the kernel of value j has coefficients ``(M^T V)[:, j]``).
+    """
     img = np.asarray(img, dtype=np.float64)
+    top = max(float(np.abs(img).max()) if top is None else top, 1.0)
     rr, rc = (wr - 1) // 2, (wc - 1) // 2
     offs = _offsets(wr, wc)
+    basis = []
+    for u in _freqs(wr, wc):
+        coef = [np.exp(-2j * np.pi * (u[0] * a + u[1] * b)) for a, b in offs]
+        basis += [np.real(coef), np.imag(coef)]
+    kern = np.array(basis).T if v is None else np.array(basis).T @ v  # (pixels, 8)
+    tol = 1e-10 * top * np.abs(kern).sum(axis=0)
     out = np.zeros((img.shape[0] - 2 * rr, img.shape[1] - 2 * rc), int)
     for y in range(rr, img.shape[0] - rr):
         for x in range(rc, img.shape[1] - rc):
@@ -64,8 +75,7 @@ def ref_codes(img, wr, wc, v, strict):
                 )
                 f += [val.real, val.imag]
             g = np.array(f) if v is None else np.array(f) @ v
-            # the definition's sign test in exact arithmetic: +-1e-7 is rounding noise of a zero
-            bits = g > 1e-7 if strict else g >= -1e-7
+            bits = g > tol if strict else g >= -tol
             out[y - rr, x - rc] = int(sum(int(bit) << j for j, bit in enumerate(bits)))
     return out
 
@@ -76,6 +86,7 @@ def ref_lpq_top(vol, window, rho, decorrelate, blocks, mode):
     t_len, h, w = vol.shape
     strict = mode == "lpq_m"
     tmodel = "euclid" if strict else "separable"
+    top = float(np.abs(vol).max())
     row_of = np.empty(h, int)
     for i, part in enumerate(np.array_split(np.arange(h), blocks[0])):
         row_of[part] = i
@@ -90,18 +101,18 @@ def ref_lpq_top(vol, window, rho, decorrelate, blocks, mode):
 
     v_xy = v_of(wy, wx, rho[0], rho[0], "euclid")
     for t in range(t_len):  # XY: every frame, rows y, cols x
-        codes = ref_codes(vol[t], wy, wx, v_xy, strict)
+        codes = ref_codes(vol[t], wy, wx, v_xy, strict, top)
         for (i, j), c in np.ndenumerate(codes):
             hist[row_of[i + ry] * blocks[1] + col_of[j + rx], 0, c] += 1
     rho_xt = (rho[1], rho[1]) if strict else (rho[0], rho[1])
     v_t = v_of(wx, wt, *rho_xt, tmodel)
     for y in range(h):  # XT: one slice per row y, rows x, cols t
-        codes = ref_codes(vol[:, y, :].T, wx, wt, v_t, strict)
+        codes = ref_codes(vol[:, y, :].T, wx, wt, v_t, strict, top)
         for (i, _), c in np.ndenumerate(codes):
             hist[row_of[y] * blocks[1] + col_of[i + rx], 1, c] += 1
     v_t = v_of(wy, wt, *rho_xt, tmodel)
     for x in range(w):  # YT: one slice per column x, rows y, cols t
-        codes = ref_codes(vol[:, :, x].T, wy, wt, v_t, strict)
+        codes = ref_codes(vol[:, :, x].T, wy, wt, v_t, strict, top)
         for (i, _), c in np.ndenumerate(codes):
             hist[row_of[i + ry] * blocks[1] + col_of[x], 2, c] += 1
     s = hist.sum(axis=2, keepdims=True)
@@ -164,6 +175,32 @@ def test_lpq_top_matches_direct_implementation(window, rho, decorrelate, blocks,
     want = ref_lpq_top(vol, window, rho, decorrelate, blocks, mode)
     assert got.dtype == np.float32 and got.shape == (blocks[0] * blocks[1] * 768,)
     np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["flat_half", "ramp", "few_levels"])
+def test_near_zero_values_match_direct_implementation(kind):
+    # flat and linear patches give values that are exactly zero in exact arithmetic: they take the
+    # float64 recomputation paths (whole chunk or single windows) and the exact-zero rule
+    vol = _vol((6, 10, 11), seed=5).astype(np.float64)
+    t, y, x = np.meshgrid(np.arange(6), np.arange(10), np.arange(11), indexing="ij")
+    if kind == "flat_half":
+        vol[:, :6, :] = 77
+    elif kind == "ramp":
+        vol = 3.0 * x + 2.0 * y + t
+        vol[:, 7:, 8:] += _vol((6, 3, 3), seed=6)
+    else:
+        vol = np.round(vol / 128)
+    for mode, decorrelate in (("lpqtop", True), ("lpq_m", False)):
+        got = lpq_top(vol, window=(3, 3, 3), decorrelate=decorrelate, mode=mode)
+        want = ref_lpq_top(
+            vol,
+            (3, 3, 3),
+            (0.1, 0.1) if mode == "lpqtop" else (0.9, 0.9),
+            decorrelate,
+            (1, 1),
+            mode,
+        )
+        np.testing.assert_allclose(got, want, atol=1e-6)
 
 
 def test_lpq_image_matches_direct_implementation():
