@@ -22,6 +22,7 @@ __all__ = [
     "scale_support_string",
     "train_sr",
     "upscale",
+    "upscale_path",
 ]
 
 _LAZY = {
@@ -33,6 +34,7 @@ _LAZY = {
     "load_checkpoint": "srmer.sr.checkpoint",
     "save_checkpoint": "srmer.sr.checkpoint",
     "upscale": "srmer.sr.infer",
+    "upscale_path": "srmer.sr.infer",
     "train_sr": "srmer.sr.train",
 }
 
