@@ -39,11 +39,24 @@ def test_run_writes_the_table_shaped_results(tiny_root, tmp_path):
     assert df.n_clips.unique().tolist() == [12]
     assert ((df.war >= 0) & (df.war <= 1)).all()
     # PSNR/SSIM only where an SR output exists
-    assert df.loc[df.sr == "bicubic", "psnr"].notna().all() and df.loc[df.sr == "none", "psnr"].isna().all()
-    assert df.loc[df.setting == "32to64", "psnr"].item() > df.loc[df.setting == "16to64", "psnr"].item()
+    assert (
+        df.loc[df.sr == "bicubic", "psnr"].notna().all()
+        and df.loc[df.sr == "none", "psnr"].isna().all()
+    )
+    assert (
+        df.loc[df.setting == "32to64", "psnr"].item()
+        > df.loc[df.setting == "16to64", "psnr"].item()
+    )
     preds = pd.read_csv(tmp_path / "run" / "predictions.csv")
-    assert len(preds) == 5 * 12 and set(preds.y_true) <= {"negative", "positive", "surprise", "others"}
-    assert (tmp_path / "run" / "provenance.json").is_file() and (tmp_path / "run" / "config.yaml").is_file()
+    assert len(preds) == 5 * 12 and set(preds.y_true) <= {
+        "negative",
+        "positive",
+        "surprise",
+        "others",
+    }
+    assert (tmp_path / "run" / "provenance.json").is_file() and (
+        tmp_path / "run" / "config.yaml"
+    ).is_file()
     assert res.skipped == []
 
 
@@ -61,8 +74,12 @@ def test_warm_rerun_reads_no_frames_and_gives_the_same_results(tiny_root, tmp_pa
 
 def test_changing_only_svm_options_keeps_cached_descriptors(tiny_root, tmp_path, monkeypatch):
     runner.run(_config(tiny_root, tmp_path / "run"), quiet=True, write_report=False)
-    monkeypatch.setattr(runner, "read_hr_clip", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
-    cfg = _config(tiny_root, tmp_path / "run", mer=[{"name": "lbptop", "blocks": [2, 2], "C": 10.0}])
+    monkeypatch.setattr(
+        runner, "read_hr_clip", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed"))
+    )
+    cfg = _config(
+        tiny_root, tmp_path / "run", mer=[{"name": "lbptop", "blocks": [2, 2], "C": 10.0}]
+    )
     df = runner.run(cfg, quiet=True, write_report=False).results
     assert len(df) == 5
 
@@ -72,7 +89,9 @@ def test_bad_clip_is_skipped_and_reported(tmp_path):
     synthetic.generate(root, n_subjects=3, clips_per_subject=4, n_frames=10, size=64, seed=2)
     frames = sorted((root / "CASME2_RAW_selected").rglob("*.jpg"))
     frames[3].write_bytes(b"not a jpeg")  # corrupt frame in the first clip
-    res = runner.run(_config(root, tmp_path / "run", resolutions=[16]), quiet=True, write_report=False)
+    res = runner.run(
+        _config(root, tmp_path / "run", resolutions=[16]), quiet=True, write_report=False
+    )
     assert len(res.skipped) == 1 and "cannot be decoded" in res.skipped[0]["problem"]
     assert res.results.n_clips.unique().tolist() == [11]
 
@@ -81,3 +100,41 @@ def test_same_config_gives_the_same_table(tiny_root, tmp_path):
     a = runner.run(_config(tiny_root, tmp_path / "a"), quiet=True, write_report=False).results
     b = runner.run(_config(tiny_root, tmp_path / "b"), quiet=True, write_report=False).results
     assert np.allclose(a.war, b.war) and np.allclose(a.psnr.fillna(0), b.psnr.fillna(0))
+
+
+def test_cache_clips_all_stores_every_clip_stage_and_reuses_them(tiny_root, tmp_path, monkeypatch):
+    cfg = _config(tiny_root, tmp_path / "run", cache_clips="all")
+    first = runner.run(cfg, quiet=True, write_report=False).results
+    info = runner.Cache(cfg.cache_dir).info()
+    assert (
+        info["hr"]["entries"] == 12
+        and info["lr"]["entries"] == 12 * 2
+        and info["sr"]["entries"] == 12 * 4
+    )
+    # a new MER method needs representations but no clip is read or degraded again
+    monkeypatch.setattr(
+        runner, "read_hr_clip", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-read"))
+    )
+    cfg2 = _config(
+        tiny_root,
+        tmp_path / "run",
+        cache_clips="all",
+        mer=[
+            {"name": "lbptop", "blocks": [2, 2]},
+            {"name": "lbptop", "blocks": [1, 1], "label": "lbp1"},
+        ],
+    )
+    second = runner.run(cfg2, quiet=True, write_report=False).results
+    assert len(second) == 2 * len(first)
+
+
+def test_auto_policy_skips_cheap_bicubic_clips(tiny_root, tmp_path):
+    cfg = _config(tiny_root, tmp_path / "run")
+    runner.run(cfg, quiet=True, write_report=False)
+    info = runner.Cache(cfg.cache_dir).info()
+    assert (
+        "hr" not in info
+        and "lr" not in info
+        and "sr" not in info
+        and info["repr"]["entries"] == 12 * 5
+    )

@@ -160,6 +160,9 @@ class Config(BaseModel):
     output: Path | None = None
     #: stage cache (default <output>/cache); share one between runs to reuse stage outputs
     cache: Path | None = None
+    #: which clip-sized stage outputs to store: ``auto`` (the expensive ones: face-cropped HR clips,
+    #: random degradations, learned SR), ``all`` or ``none``; representations and folds are always stored
+    cache_clips: Literal["auto", "all", "none"] = "auto"
     #: folder of HR face images of identities NOT in the evaluation data, for training SR models
     sr_pool: Path | None = None
 

@@ -89,6 +89,7 @@ class ClipPlan:
     mer: list[MethodSpec]
     seed: int
     sr_context: dict[str, Any] = field(default_factory=dict)
+    cache_clips: str = "auto"
 
 
 _METHOD_MEMO: dict[str, Any] = {}
@@ -194,72 +195,127 @@ def _setting_keys(plan: ClipPlan, sample: Sample) -> dict[str, Any]:
     return keys
 
 
+def _store_policy(plan: ClipPlan, stage: str, setting: Setting | None = None) -> bool:
+    """Whether a clip-sized stage output is worth storing (``cache_clips`` option).
+
+    ``auto`` stores what is expensive to recompute: the HR clip when faces are detected or frames are
+    interpolated, LR clips of random degradations, and SR clips of learned methods. Bicubic clips are
+    recomputed: resizing is faster than reading them back.
+    """
+    if plan.cache_clips == "all":
+        return True
+    if plan.cache_clips == "none":
+        return False
+    if stage == "hr":
+        return (
+            bool(plan.preprocess.get("crop_faces")) or plan.preprocess.get("frames", "all") != "all"
+        )
+    if stage == "lr":
+        return plan.degradation["name"] != "bicubic"
+    from srmer.sr.methods import get_method_class
+
+    return get_method_class(setting.sr.name).kind in ("image", "video", "feature")
+
+
+class _ClipStages:
+    """Lazily computed, optionally cached HR/LR/SR clips of one sample, with stage timings."""
+
+    def __init__(self, plan: ClipPlan, sample: Sample, cache: Cache, keys: dict[str, Any]) -> None:
+        self.plan, self.sample, self.cache, self.keys = plan, sample, cache, keys
+        self.timings: dict[str, float] = {}
+        self._hr: np.ndarray | None = None
+
+    def _get(self, stage: str, key: str, store: bool, compute) -> np.ndarray:
+        if store:
+            hit = self.cache.load(stage, key)
+            if hit is not None:
+                return hit["clip"]
+        t = time.perf_counter()
+        clip = compute()
+        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t
+        if store:
+            self.cache.save(stage, key, {"clip": clip})
+        return clip
+
+    def hr(self) -> np.ndarray:
+        if self._hr is None:
+            self._hr = self._get(
+                "hr",
+                self.keys["hr"],
+                _store_policy(self.plan, "hr"),
+                lambda: read_hr_clip(self.sample, self.plan.preprocess),
+            )
+        return self._hr
+
+    def sr(self, st: Setting) -> np.ndarray:
+        if st.is_reference:
+            return self.hr()
+        k = self.keys["settings"][st.id]
+        seed = clip_seed(self.plan.seed, self.sample.key)
+
+        def lr() -> np.ndarray:
+            return self._get(
+                "lr",
+                k["lr"],
+                _store_policy(self.plan, "lr"),
+                lambda: degrade_clip(self.hr(), st.resolution, self.plan.degradation, seed),
+            )
+
+        return self._get(
+            "sr",
+            k["sr"],
+            _store_policy(self.plan, "sr", st),
+            lambda: _sr_method(st.sr, self.plan.sr_context).upscale(lr(), st.hr_size),
+        )
+
+
 def clip_job(args: tuple[ClipPlan, Sample]) -> dict[str, Any]:
-    """Process one clip for every setting; returns representations and quality, or the skip reason."""
+    """Process one clip for every setting; returns representations and quality, or the skip reason.
+
+    Nothing is read or computed for a setting whose representations and quality are all cached.
+    """
     plan, sample = args
     cache = Cache(plan.cache_root)
     keys = _setting_keys(plan, sample)
-    out: dict[str, Any] = {"clip": sample.key, "repr": {}, "quality": {}, "timings": {}}
-    hr: np.ndarray | None = None
+    stages = _ClipStages(plan, sample, cache, keys)
+    out: dict[str, Any] = {"clip": sample.key, "repr": {}, "quality": {}}
     t0 = time.perf_counter()
     try:
         for st in plan.settings:
             k = keys["settings"][st.id]
-            reprs = {lab: cache.load("repr", key) for lab, key in k["repr"].items()}
-            quality = (
-                None
-                if st.is_reference or st.sr.name == "none"
-                else cache.load("quality", k["quality"])
-            )
-            need_quality = not (st.is_reference or st.sr.name == "none") and quality is None
-            if all(v is not None for v in reprs.values()) and not need_quality:
-                out["repr"][st.id] = {lab: v["x"] for lab, v in reprs.items()}
-                if quality is not None:
-                    out["quality"][st.id] = quality["meta"]
-                continue
-            if hr is None:
-                hr = read_hr_clip(sample, plan.preprocess)
-            t = time.perf_counter()
-            if st.is_reference:
-                sr = hr
-            else:
-                lr = degrade_clip(
-                    hr, st.resolution, plan.degradation, clip_seed(plan.seed, sample.key)
-                )
-                out["timings"]["degrade"] = (
-                    out["timings"].get("degrade", 0) + time.perf_counter() - t
-                )
-                t = time.perf_counter()
-                sr = _sr_method(st.sr, plan.sr_context).upscale(lr, st.hr_size)
-                out["timings"]["sr"] = out["timings"].get("sr", 0) + time.perf_counter() - t
-            if need_quality:
+            has_sr_output = not (st.is_reference or st.sr.name == "none")
+            quality = cache.load("quality", k["quality"]) if has_sr_output else None
+            if quality is None and has_sr_output:
                 from srmer.quality import psnr_clip, ssim_clip
 
-                q = {"psnr": float(psnr_clip(sr, hr)), "ssim": float(ssim_clip(sr, hr))}
-                cache.save("quality", k["quality"], {}, meta=q)
-                out["quality"][st.id] = q
-            elif quality is not None:
+                sr, hr = stages.sr(st), stages.hr()
+                t = time.perf_counter()
+                quality = {
+                    "meta": {"psnr": float(psnr_clip(sr, hr)), "ssim": float(ssim_clip(sr, hr))}
+                }
+                stages.timings["quality"] = (
+                    stages.timings.get("quality", 0.0) + time.perf_counter() - t
+                )
+                cache.save("quality", k["quality"], {}, meta=quality["meta"])
+            if quality is not None:
                 out["quality"][st.id] = quality["meta"]
-            t = time.perf_counter()
             got = {}
             for spec in plan.mer:
-                lab = spec.label
-                if reprs[lab] is not None:
-                    got[lab] = reprs[lab]["x"]
-                    continue
-                x = np.asarray(
-                    _mer_method(spec).represent(sr, sample.onset_index, sample.apex_index),
-                    dtype=np.float32,
-                )
-                cache.save("repr", k["repr"][lab], {"x": x})
-                got[lab] = x
-            out["timings"]["represent"] = (
-                out["timings"].get("represent", 0) + time.perf_counter() - t
-            )
+                hit = cache.load("repr", k["repr"][spec.label])
+                if hit is None:
+                    sr = stages.sr(st)
+                    t = time.perf_counter()
+                    x = _mer_method(spec).represent(sr, sample.onset_index, sample.apex_index)
+                    hit = {"x": np.asarray(x, dtype=np.float32)}
+                    stages.timings["represent"] = (
+                        stages.timings.get("represent", 0.0) + time.perf_counter() - t
+                    )
+                    cache.save("repr", k["repr"][spec.label], hit)
+                got[spec.label] = hit["x"]
             out["repr"][st.id] = got
     except ClipError as err:
         return {"clip": sample.key, "skipped": str(err)}
-    out["timings"]["clip_total"] = time.perf_counter() - t0
+    out["timings"] = {**stages.timings, "clip_total": time.perf_counter() - t0}
     return out
 
 
@@ -398,6 +454,7 @@ def run(
                 config.mer,
                 config.seed,
                 sr_context,
+                config.cache_clips,
             )
 
             # clip stage: stream clips, keep only representations
