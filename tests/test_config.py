@@ -52,3 +52,25 @@ def test_demo_config_is_valid():
     assert names[0] == "256x256"
     assert {"16x16", "16to256", "128x128", "128to256"} <= set(names)
     assert len(settings) == 1 + len(cfg.resolutions) * len(cfg.sr)
+
+
+def test_sr_method_restricted_to_some_resolutions():
+    cfg = parse_config(
+        {
+            **BASE,
+            "sr": ["none", "bicubic", {"name": "bicubic", "label": "b64", "resolutions": [64]}],
+        }
+    )
+    names = [(s.name, s.sr_label) for s in expand(cfg)]
+    assert ("64to256", "b64") in names and ("16to256", "b64") not in names
+    assert cfg.sr[2].kwargs() == {}
+    with pytest.raises(ConfigError, match=r"sr\[0\].*resolutions"):
+        parse_config({**BASE, "sr": [{"name": "bicubic", "resolutions": [48]}]})
+
+
+@pytest.mark.parametrize("name", ["seed000_casme2", "seed000_samm", "seed000_smic", "seed001_smic"])
+def test_paper_configs_are_valid(name):
+    from srmer.cli import PACKAGE_CONFIGS
+
+    cfg = parse_config(yaml.safe_load((PACKAGE_CONFIGS / f"{name}.yaml").read_text()), name)
+    assert len(expand(cfg)) > 3

@@ -23,6 +23,11 @@ from pydantic import (
 
 from srmer.errors import ConfigError
 
+#: options of a method entry that shape the grid instead of being passed to the method:
+#: ``label`` (name in tables) and, for SR methods, ``resolutions`` (run only at these LR sides,
+#: e.g. seed 000 ran video SR at 64to256 only)
+GRID_OPTIONS = ("label", "resolutions")
+
 VALID_RESOLUTIONS_HINT = (
     "side lengths in pixels smaller than preprocess.size, e.g. [16, 32, 64, 128]"
 )
@@ -51,8 +56,8 @@ class MethodSpec(BaseModel):
         return str(self.options.get("label", self.name))
 
     def kwargs(self) -> dict[str, Any]:
-        """Options passed to the method's constructor (``label`` is for tables only)."""
-        return {k: v for k, v in self.options.items() if k != "label"}
+        """Options passed to the method's constructor (``label`` and ``resolutions`` are the grid's)."""
+        return {k: v for k, v in self.options.items() if k not in GRID_OPTIONS}
 
 
 class DatasetSpec(BaseModel):
@@ -196,6 +201,15 @@ class Config(BaseModel):
             raise ValueError(
                 f"resolutions {bad} are not below preprocess.size={self.preprocess.size}; use {VALID_RESOLUTIONS_HINT}"
             )
+        for i, spec in enumerate(self.sr):
+            only = spec.options.get("resolutions")
+            if only is not None and (
+                not isinstance(only, list) or not set(only) <= set(self.resolutions)
+            ):
+                raise ValueError(
+                    f"sr[{i}] ({spec.label}): option `resolutions: {only}` must be a list drawn from the "
+                    f"config's resolutions {self.resolutions}"
+                )
         return self
 
     @property

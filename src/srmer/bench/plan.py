@@ -45,5 +45,9 @@ def expand(config: Config) -> list[Setting]:
     size = config.preprocess.size
     out = [Setting(size, None, size)] if config.reference else []
     for r in sorted(set(config.resolutions)):
-        out.extend(Setting(r, spec, size) for spec in config.sr)
+        out.extend(
+            Setting(r, spec, size)
+            for spec in config.sr
+            if r in spec.options.get("resolutions", config.resolutions)
+        )
     return out
