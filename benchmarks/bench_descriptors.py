@@ -6,9 +6,10 @@ Run::
 
 Threads are pinned to one (OpenMP/BLAS environment variables set before numpy is imported, OpenCV
 ``setNumThreads(1)``); torch is not involved. Each row is the median wall and process-CPU time of
-``--repeat`` calls after one warm-up call. The table is printed as Markdown together with the machine it ran on, for
-``BENCHMARKS.md``. A plain vectorised numpy LBP-TOP (three codes per voxel, one ``np.bincount``
-per block and plane) is timed as the baseline the fast path is measured against.
+``--repeat`` calls after one warm-up call (on a shared machine the wall time includes waiting for a
+core). The table is printed as Markdown together with the machine it ran on, for ``BENCHMARKS.md``.
+A naive vectorised numpy LBP-TOP (three int64 codes per voxel, one ``np.bincount`` per block and
+plane) is timed as the baseline, and checked equal to the fast one first.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from srmer.features import higo_top, hog3d, hog_top, lbp_sip, lbp_top, lpq_top  
 
 
 def plain_numpy_lbp_top(vol: np.ndarray, rt: int = 4, blocks: int = 5) -> np.ndarray:
-    """Baseline: seed-000 LBP-TOP the straightforward vectorised way (no joint code, bincount)."""
+    """Baseline: seed-000 LBP-TOP the straightforward vectorised way (int64 codes, bincount)."""
     v = vol.astype(np.int16)
     t_len, h, w = v.shape
     c = v[rt : t_len - rt, 1 : h - 1, 1 : w - 1]
@@ -119,7 +120,7 @@ def main() -> None:
             args.repeat,
         ),
         (
-            "  baseline: plain vectorised numpy, same setting",
+            "  baseline: naive vectorised numpy, same setting",
             lambda: plain_numpy_lbp_top(vol),
             args.repeat,
         ),
