@@ -32,12 +32,12 @@ def _single_threaded_children() -> Iterator[None]:
 
 
 def _worker_init() -> None:
-    try:
-        import torch
+    # OpenCV and torch start their own thread pools; one thread each per worker process.
+    import cv2
+    import torch
 
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
 
 
 class LocalExecutor:
