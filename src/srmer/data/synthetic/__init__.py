@@ -22,7 +22,7 @@ from srmer.data.synthetic.clip import (
     render_frame,
     time_course,
 )
-from srmer.data.synthetic.face import Identity, make_identity
+from srmer.data.synthetic.face import DEFAULT_TEXTURE, Identity, make_identity
 from srmer.data.synthetic.layouts import (
     LAYOUTS,
     META_FILE,
@@ -35,6 +35,7 @@ from srmer.data.synthetic.layouts import (
 
 __all__ = [
     "AU_BUMPS",
+    "DEFAULT_TEXTURE",
     "EMOTION_AUS",
     "LAYOUTS",
     "META_FILE",

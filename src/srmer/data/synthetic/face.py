@@ -46,6 +46,10 @@ _LANDMARKS: dict[str, tuple[float, float]] = {
 }
 
 
+# Skin texture contrast multiplier used by default (see make_identity and docs/synthetic.md).
+DEFAULT_TEXTURE = 1.4
+
+
 @dataclass
 class Identity:
     """One synthetic person.
@@ -107,7 +111,9 @@ def _bandpass_noise(rng, size, fine, coarse):
     return out / (out.std() + 1e-8)
 
 
-def make_identity(seed: int, domain: int, index: int, size: int = 256) -> Identity:
+def make_identity(
+    seed: int, domain: int, index: int, size: int = 256, texture: float = DEFAULT_TEXTURE
+) -> Identity:
     """Draw one identity's neutral face.
 
     Parameters
@@ -116,6 +122,10 @@ def make_identity(seed: int, domain: int, index: int, size: int = 256) -> Identi
         Determine the identity (see :attr:`Identity.key`).
     size : int
         Image side in pixels (square face crop, as after the papers' face cropping).
+    texture : float
+        Contrast multiplier of the skin texture (grain 7 %, mottling 4 %, pores 25 % at 1.0; pores
+        capped at 60 %). The random draws do not depend on it, so the same identity can be rendered
+        with more or less texture.
 
     Returns
     -------
@@ -255,7 +265,8 @@ def make_identity(seed: int, domain: int, index: int, size: int = 256) -> Identi
     pores = cv2.GaussianBlur(pores, (0, 0), 0.7 * px)
     pores /= pores.max() + 1e-8
     amp = rng.uniform(0.8, 1.2)
-    tex = 1.0 + amp * (0.07 * grain + 0.04 * mottle - 0.25 * pores)
+    k = float(texture)
+    tex = 1.0 + amp * (0.07 * k * grain + 0.04 * k * mottle - min(0.25 * k, 0.6) * pores)
     img = img * (1 + skin_m * (tex[..., None] - 1))
 
     # lighting: a directional gradient plus darkening towards the face rim (roundness)

@@ -18,7 +18,7 @@ from srmer.data.synthetic.clip import (
     render_clip,
     render_frame,
 )
-from srmer.data.synthetic.face import identity_rng, make_identity
+from srmer.data.synthetic.face import DEFAULT_TEXTURE, identity_rng, make_identity
 from srmer.errors import DatasetError
 from srmer.video.io import write_image
 
@@ -119,6 +119,7 @@ def generate(
     nuisance: Nuisance | None = None,
     amplitude_jitter: float = 0.2,
     non_micro_per_subject: int = 1,
+    texture: float = DEFAULT_TEXTURE,
 ) -> Path:
     """Generate a synthetic micro-expression dataset in an official on-disk layout.
 
@@ -154,6 +155,8 @@ def generate(
     non_micro_per_subject : int
         SMIC layout only: clips without a micro-expression written to ``non_micro`` (loaders must
         ignore them).
+    texture : float
+        Skin texture contrast multiplier (:func:`~srmer.data.synthetic.face.make_identity`).
 
     Returns
     -------
@@ -184,7 +187,7 @@ def generate(
     plan = _plan(layout, n_subjects, clips_per_subject, seed)
     rows, meta_clips = [], []
     for i, clips in enumerate(plan):
-        ident = make_identity(seed, EVAL, i, size)
+        ident = make_identity(seed, EVAL, i, size, texture)
         subject = _subject_id(layout, i)
         name_rng = _stream(seed, _PLAN_STREAM, 1, i)
         episodes = name_rng.permutation(max(40, clips_per_subject + 1))[:clips_per_subject] + 1
@@ -262,6 +265,7 @@ def generate(
             "seed": seed,
             "layout": layout,
             "amplitude_jitter": amplitude_jitter,
+            "texture": texture,
             "nuisance": dataclasses.asdict(nuisance),
         },
         "clips": meta_clips,
@@ -449,6 +453,7 @@ def generate_sr_pool(
     size: int = 256,
     seed: int = 0,
     max_amplitude: float = 3.0,
+    texture: float = DEFAULT_TEXTURE,
 ) -> Path:
     """Write frames of identities that are not evaluation subjects, for training SR models.
 
@@ -466,6 +471,8 @@ def generate_sr_pool(
     max_amplitude : float
         Each frame shows a random action-unit combination at up to this displacement (px at 256),
         with random head pose, blink and noise, so the pool covers the appearance of expressive frames.
+    texture : float
+        Skin texture contrast multiplier; keep it equal to the evaluation set's.
 
     Returns
     -------
@@ -486,7 +493,7 @@ def generate_sr_pool(
     aus_all = sorted(AU_BUMPS)
     keys = []
     for i in range(n_identities):
-        ident = make_identity(seed, POOL, i, size)
+        ident = make_identity(seed, POOL, i, size, texture)
         keys.append(list(ident.key))
         rng = identity_rng(seed, POOL, 10_000 + i)
         k = size / 256.0
@@ -550,6 +557,7 @@ def generate_static(
     size: int = 100,
     amplitude: float = 12.0,
     seed: int = 0,
+    texture: float = DEFAULT_TEXTURE,
 ) -> Path:
     """Write a static 7-class RAF-DB-style set (``basic/Image/aligned`` + ``list_patition_label.txt``).
 
@@ -566,6 +574,8 @@ def generate_static(
         expressions' because these are full, posed expressions. Each image draws ``U(0.7, 1.3)`` of it.
     seed : int
         Determines everything.
+    texture : float
+        Skin texture contrast multiplier.
 
     Returns
     -------
@@ -585,7 +595,7 @@ def generate_static(
         labels = labels[rng.permutation(len(labels))]
         for k, lab in enumerate(labels, start=1):
             emotion = RAFDB_CLASSES[lab]
-            ident = make_identity(seed, STATIC, index, size)
+            ident = make_identity(seed, STATIC, index, size, texture)
             index += 1
             options = STATIC_AUS[emotion]
             aus = options[int(rng.integers(len(options)))]
