@@ -225,3 +225,27 @@ def test_demo_set_generates_quickly(tmp_path):
     t = time.perf_counter()
     synthetic.generate(tmp_path / "demo", seed=0)
     assert time.perf_counter() - t < 20
+
+
+def test_static_expressions_are_larger_than_micro_expressions():
+    from srmer.data.synthetic.layouts import STATIC_AUS
+
+    assert set(STATIC_AUS) == set(synthetic.RAFDB_CLASSES)
+    ident = synthetic.make_identity(2, 2, 0, 100)
+    neutral = synthetic.render_frame(ident, synthetic.au_field(ident, ()), 0.0)
+
+    def change(aus, amp_at_256):
+        f = synthetic.render_frame(ident, synthetic.au_field(ident, aus), amp_at_256 * 100 / 256)
+        return np.abs(f.astype(float) - neutral).mean()
+
+    import inspect
+
+    def default(f, name):
+        return inspect.signature(f).parameters[name].default
+
+    micro = change((12,), default(synthetic.generate, "amplitude"))
+    static_amp = default(synthetic.generate_static, "amplitude")
+    for emotion, options in STATIC_AUS.items():
+        if emotion != "neutral":
+            # posed expressions move the face several times more than micro-expressions
+            assert change(options[0], static_amp) > 3 * micro, emotion
