@@ -138,3 +138,17 @@ def test_auto_policy_skips_cheap_bicubic_clips(tiny_root, tmp_path):
         and "sr" not in info
         and info["repr"]["entries"] == 12 * 5
     )
+
+
+def test_network_mer_runs_and_checkpoints_every_fold(tiny_root, tmp_path):
+    cfg = _config(
+        tiny_root,
+        tmp_path / "run",
+        resolutions=[16],
+        sr=["bicubic"],
+        mer=[{"name": "ststnet", "epochs": 2, "batch_size": 8}],
+    )
+    df = runner.run(cfg, quiet=True, write_report=False).results
+    assert df.setting.tolist() == ["64x64", "16to64"] and df.war.between(0, 1).all()
+    ckpts = list((cfg.cache_dir / "net_checkpoints").glob("*.pt"))
+    assert len(ckpts) == 2 * 3  # 2 settings x 3 LOSO folds

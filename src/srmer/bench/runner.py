@@ -319,13 +319,24 @@ def clip_job(args: tuple[ClipPlan, Sample]) -> dict[str, Any]:
     return out
 
 
-def fold_job(args: tuple[MethodSpec, np.ndarray, np.ndarray, np.ndarray, int, int]) -> np.ndarray:
+def fold_job(
+    args: tuple[MethodSpec, np.ndarray, np.ndarray, np.ndarray, int, int, str],
+) -> np.ndarray:
     """LOSO predictions of one (dataset, setting, MER) cell."""
     from srmer.eval.protocol import loso_predict
 
-    spec, X, y, groups, n_classes, seed = args
+    spec, X, y, groups, n_classes, seed, checkpoints = args
     mer = _mer_method(spec)
-    return loso_predict(lambda: mer.estimator(n_classes, seed), X, y, groups)
+
+    def make():
+        est = mer.estimator(n_classes, seed)
+        # networks checkpoint each fold (keyed by its training data and settings), so a killed
+        # cell resumes mid-training instead of starting the fold again
+        if checkpoints and getattr(est, "checkpoint_dir", False) is None:
+            est.checkpoint_dir = checkpoints
+        return est
+
+    return loso_predict(make, X, y, groups)
 
 
 # ------------------------------------------------------------------------------------------ runner
@@ -480,8 +491,10 @@ def run(
             if len(kept) < 2:
                 from srmer.errors import DatasetError
 
+                reasons = "; ".join(x["problem"] for x in skipped if x["dataset"] == ds.name)[:800]
                 raise DatasetError(
-                    f"dataset {ds.name} at {ds.root}: fewer than 2 usable clips; see the skipped list"
+                    f"dataset {ds.name} at {ds.root}: fewer than 2 usable clips "
+                    f"({len(samples)} loaded). Skipped: {reasons or 'none'}"
                 )
             used = [samples[i] for i in kept]
             y = np.array([s.label for s in used])
@@ -507,7 +520,17 @@ def run(
                     )
                     cells.append((st, spec))
                     keys.append(fkey)
-                    jobs.append((spec, X, y, groups, len(samples.classes), config.seed))
+                    jobs.append(
+                        (
+                            spec,
+                            X,
+                            y,
+                            groups,
+                            len(samples.classes),
+                            config.seed,
+                            str(cache.root / "net_checkpoints"),
+                        )
+                    )
             preds: dict[int, np.ndarray] = {}
             todo = []
             for j, fkey in enumerate(keys):
