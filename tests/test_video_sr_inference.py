@@ -10,7 +10,7 @@ from torch import nn
 
 from srmer.degrade import resize_clip
 from srmer.errors import ConfigError, SrmerError
-from srmer.quality import psnr
+from srmer.quality import psnr_clip as psnr
 from srmer.sr.archs import basicvsr, edvr
 from srmer.sr.methods import get_method
 from srmer.sr.video import (
