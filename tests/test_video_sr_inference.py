@@ -198,12 +198,14 @@ def test_short_training_beats_bicubic():
     test = [moving_texture_clip(rng, 6, 64) for _ in range(2)]
     model = basicvsr.build(num_feat=16, num_block=2)
     data = make_training_clips(train, hr_size=64, scale=4, input_sizes=[16])
+    # SPyNet runs at >= 32x32 whatever the patch, so few short clips per step keep this affordable;
+    # measured: ~33 dB vs 31.6 dB for bicubic after 80 steps, 34.5 dB after 120.
     model = train_video_sr(
-        model, data, steps=400, batch=4, clip_len=5, patch=12, lr=1e-3, seed=0, device="cpu"
+        model, data, steps=120, batch=2, clip_len=3, patch=16, lr=1e-3, seed=0, device="cpu"
     )
     ours, bic = [], []
     for hr in test:
         lr = resize_clip(hr, 16)
         ours.append(psnr(video_upscale(model, lr, 64, device="cpu"), hr, crop_border=4))
         bic.append(psnr(resize_clip(lr, 64), hr, crop_border=4))
-    assert np.mean(ours) > np.mean(bic) + 0.3, (ours, bic)
+    assert np.mean(ours) > np.mean(bic) + 0.5, (ours, bic)
