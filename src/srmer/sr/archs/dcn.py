@@ -101,20 +101,23 @@ def modulated_deform_conv2d(
     if mask is not None and mask.shape != (b, g * k, ho, wo):
         raise ValueError(f"mask must be {(b, g * k, ho, wo)}, got {tuple(mask.shape)}")
 
-    # Base sampling positions (pixel units) of every tap at every output location: (k, Ho, Wo).
+    # Normalised grid for grid_sample(align_corners=False): pixel p -> (2p + 1)/size - 1, i.e.
+    # offset * 2/size + base_n with base_n the normalised position of the undeformed tap. Built with
+    # one copy (the (dy, dx) -> (x, y) reorder) and two in-place passes: this is a hot path.
     dt, dev = x.dtype, x.device
     ys = torch.arange(ho, dtype=dt, device=dev) * sh - ph
     xs = torch.arange(wo, dtype=dt, device=dev) * sw - pw
     ty = (torch.arange(kh, dtype=dt, device=dev) * dh).repeat_interleave(kw)
     tx = (torch.arange(kw, dtype=dt, device=dev) * dw).repeat(kh)
-    base_y = ty[:, None, None] + ys[None, :, None]
-    base_x = tx[:, None, None] + xs[None, None, :]
-
-    off = offset.view(b, g, k, 2, ho, wo)
-    py = base_y + off[:, :, :, 0]  # (b, g, k, ho, wo)
-    px = base_x + off[:, :, :, 1]
-    # Normalised coordinates for grid_sample(align_corners=False): pixel p -> (2p + 1)/size - 1.
-    grid = torch.stack(((2 * px + 1) / w - 1, (2 * py + 1) / h - 1), dim=-1)
+    base = torch.empty(k, ho, wo, 2, dtype=dt, device=dev)
+    base[..., 0] = ((tx[:, None, None] + xs[None, None, :]) * 2 + 1) / w - 1
+    base[..., 1] = ((ty[:, None, None] + ys[None, :, None]) * 2 + 1) / h - 1
+    grid = offset.view(b, g, k, 2, ho, wo).flip(3).permute(0, 1, 2, 4, 5, 3).contiguous()
+    scale = torch.tensor([2.0 / w, 2.0 / h], dtype=dt, device=dev)
+    if grid.requires_grad:
+        grid = grid * scale + base
+    else:
+        grid.mul_(scale).add_(base)
     grid = grid.view(b * g, k * ho, wo, 2)
 
     cg = cin // g
@@ -123,7 +126,13 @@ def modulated_deform_conv2d(
     )  # (b*g, cg, k*ho, wo)
     sampled = sampled.view(b, g, cg, k, ho * wo)
     if mask is not None:
-        sampled = sampled * mask.view(b, g, 1, k, ho * wo)
+        m = mask.view(b, g, 1, k, ho * wo)
+        # in place unless autograd needs the unmodulated samples (for the mask's gradient)
+        sampled = (
+            sampled * m
+            if torch.is_grad_enabled() and (m.requires_grad or sampled.requires_grad)
+            else sampled.mul_(m)
+        )
     # Columns (b, Cin*k, L) in the order of weight.view(Cout, Cin*k): channel-major, tap-minor.
     if groups == 1:
         # one GEMM over the whole batch: (Cout, Cin*k) @ (Cin*k, b*L); a view when b == 1
