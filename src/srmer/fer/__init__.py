@@ -1,1 +1,63 @@
-"""srmer.fer"""
+"""Static facial expression recognition and feature super-resolution (FSR-FER, seed 003).
+
+Jing et al., "Feature super-resolution based facial expression recognition for multi-scale
+low-resolution faces" (2020): a FER classifier trained on HR faces is split into a feature extractor F
+and a classifier C; a GAN generator G (RRDB blocks) maps features of bicubic-restored LR faces towards
+the HR features; one G serves every down-sampling factor x2..x8. See ``docs/fsr_fer.md``.
+
+Entry points::
+
+    from srmer.fer import run_fsr_fer
+    tables = run_fsr_fer("src/srmer/configs/fer_demo.yaml", "runs/fer_demo")   # Table 1 and Table 2
+
+Torch-heavy modules are imported lazily so that ``import srmer.fer`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "FERConfig",
+    "FSRMER",
+    "FeatureCritic",
+    "FeatureGenerator",
+    "FeatureSR",
+    "accuracy",
+    "create_fer",
+    "generator_loss",
+    "load_backbone",
+    "load_fer_config",
+    "load_generator",
+    "reweight",
+    "run_fsr_fer",
+    "train_backbone",
+    "train_fsr",
+    "wgan_div_penalty",
+]
+
+_LAZY = {
+    "FERConfig": "srmer.fer.config",
+    "load_fer_config": "srmer.fer.config",
+    "create_fer": "srmer.fer.backbone",
+    "FeatureGenerator": "srmer.fer.fsr",
+    "FeatureCritic": "srmer.fer.fsr",
+    "generator_loss": "srmer.fer.losses",
+    "reweight": "srmer.fer.losses",
+    "wgan_div_penalty": "srmer.fer.losses",
+    "train_backbone": "srmer.fer.train",
+    "train_fsr": "srmer.fer.train",
+    "load_backbone": "srmer.fer.train",
+    "load_generator": "srmer.fer.train",
+    "accuracy": "srmer.fer.evaluate",
+    "run_fsr_fer": "srmer.fer.evaluate",
+    "FSRMER": "srmer.fer.mer_fsr",
+    "FeatureSR": "srmer.fer.mer_fsr",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'srmer.fer' has no attribute {name!r}")
