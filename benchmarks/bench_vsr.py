@@ -1,9 +1,9 @@
 """Benchmark: frames per second of each video SR model at 64to256 (published configurations).
 
 Random weights (speed does not depend on them), one clip of ``--frames`` 64x64 frames, batch 1,
-``torch.inference_mode``; the first run is a warm-up, then the median of ``--repeats`` runs.
+``torch.inference_mode``; ``--warmup`` untimed runs, then the median of ``--repeats`` runs.
 
-Run: ``.venv/bin/python benchmarks/bench_vsr.py [--threads 2] [--frames 5] [--repeats 2] [--device cpu]``
+Run: ``.venv/bin/python benchmarks/bench_vsr.py [--threads 2] [--frames 5] [--repeats 2] [--warmup 1]``
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=5)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs first")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     args = parser.parse_args()
@@ -47,7 +48,8 @@ def main() -> None:
             if dev.type == "cuda":
                 torch.cuda.synchronize()
 
-        run()
+        for _ in range(args.warmup):
+            run()
         times = []
         for _ in range(args.repeats):
             t0 = time.perf_counter()
