@@ -64,7 +64,8 @@ class DatasetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     root: Path
-    classes: str = "4class"
+    #: class map; default: 4class (micro-expression sets), 7class (RAF-DB)
+    classes: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("name")
@@ -78,10 +79,10 @@ class DatasetSpec(BaseModel):
 
     @field_validator("classes")
     @classmethod
-    def _known_map(cls, v: str) -> str:
+    def _known_map(cls, v: str | None) -> str | None:
         from srmer.data.classmaps import CLASS_MAPS
 
-        if v not in CLASS_MAPS:
+        if v is not None and v not in CLASS_MAPS:
             raise ValueError(f"unknown class map {v!r}; choose one of: {', '.join(CLASS_MAPS)}")
         return v
 

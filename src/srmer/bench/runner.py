@@ -558,7 +558,7 @@ def run(
                 rows.append(
                     {
                         "dataset": ds.name,
-                        "class_map": ds.classes,
+                        "class_map": samples.class_map,
                         "degradation": config.degradation.label,
                         "resolution": st.resolution,
                         "setting": st.name,

@@ -37,6 +37,11 @@ DATASETS: dict[str, tuple[str, str]] = {
 }
 
 
+#: the class map used when none is given: seed 000's 4class for the micro-expression sets,
+#: the 7 basic expressions for RAF-DB
+DEFAULT_CLASS_MAP: dict[str, str] = {"rafdb": "7class"}
+
+
 def register_dataset(name: str, target: str, description: str) -> None:
     """Register a loader given as ``"module:function"``."""
     DATASETS[name] = (target, description)
@@ -50,7 +55,7 @@ def get_loader(name: str) -> Loader:
     return getattr(importlib.import_module(module), func)
 
 
-def load(name: str, root: str | Path, classes: str = "4class", **options) -> SampleSet:
+def load(name: str, root: str | Path, classes: str | None = None, **options) -> SampleSet:
     """Load a dataset from its official layout.
 
     Parameters
@@ -60,8 +65,9 @@ def load(name: str, root: str | Path, classes: str = "4class", **options) -> Sam
     root : str or Path
         The dataset's root folder as distributed (e.g. the folder holding ``CASME2_RAW_selected``
         and the coding sheet).
-    classes : str
-        Class map: ``4class``, ``5class``, ``megc3`` or ``raw``.
+    classes : str, optional
+        Class map: ``4class``, ``5class``, ``megc3``, ``7class`` or ``raw``; default ``4class``
+        (``7class`` for RAF-DB).
     **options
         Loader-specific options.
 
@@ -77,4 +83,6 @@ def load(name: str, root: str | Path, classes: str = "4class", **options) -> Sam
             f"dataset root {root} does not exist; pass the folder of your {name} copy "
             f"(or run `srmer demo` to generate the synthetic one)"
         )
+    if classes is None:
+        classes = DEFAULT_CLASS_MAP.get(name, "4class")
     return loader(root, classes=classes, **options)
