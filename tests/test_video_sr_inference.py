@@ -209,3 +209,35 @@ def test_short_training_beats_bicubic():
         ours.append(psnr(video_upscale(model, lr, 64, device="cpu"), hr, crop_border=4))
         bic.append(psnr(resize_clip(lr, 64), hr, crop_border=4))
     assert np.mean(ours) > np.mean(bic) + 0.5, (ours, bic)
+
+
+def test_prepare_from_pool_images_grouped_by_folder(tmp_path):
+    """The runner passes image paths; folders become clips (frames sorted by name)."""
+    import cv2
+
+    rng = np.random.default_rng(5)
+    paths = []
+    for ident in range(2):
+        clip = moving_texture_clip(rng, 3, 32)
+        for f, frame in enumerate(clip):
+            p = tmp_path / "pool" / f"id{ident:03d}" / f"frame_{f:03d}.png"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(p), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+            paths.append(str(p))
+    from srmer.sr.video import _clips_from_images
+
+    clips = _clips_from_images(paths)
+    assert [c.shape for c in clips] == [(3, 32, 32, 3)] * 2
+    m = get_method(
+        "basicvsr",
+        hparams={"num_feat": 4, "num_block": 1},
+        train_steps=1,
+        train_patch=4,
+        hr_size=32,
+        train_inputs=[8],
+        device="cpu",
+    )
+    m.prepare(pool_images=paths, device="cpu", cache_dir=str(tmp_path / "cache"), seed=1)
+    assert m.upscale(resize_clip(clips[0], 8), 32).shape == (3, 32, 32, 3)
+    with pytest.raises(ConfigError, match="no training clips"):
+        get_method("basicvsr", hparams={"num_feat": 4, "num_block": 1}).prepare(pool_images=[])
