@@ -51,10 +51,11 @@ def _grey(frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frame)
 
 
-def _flow(a: np.ndarray, b: np.ndarray, method: str) -> np.ndarray:
+def _flow(a: np.ndarray, b: np.ndarray, method: str, dis=None) -> np.ndarray:
     """Flow f with a(x) ~ b(x + f(x)); (H, W, 2) float32, channel 0 horizontal."""
     if method == "dis":
-        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        if dis is None:
+            dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         return dis.calc(a, b, None)
     if method == "farneback":
         return cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
@@ -92,10 +93,11 @@ def hr_flows(hr_clip: np.ndarray, method: str = "dis") -> tuple[list[np.ndarray]
     grey = [_grey(f) for f in np.asarray(hr_clip)]
     h, w = grey[0].shape
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) if method == "dis" else None
     flows, masks = [], []
     for t in range(len(grey) - 1):
-        fb = _flow(grey[t + 1], grey[t], method)  # frame t+1 -> frame t
-        ff = _flow(grey[t], grey[t + 1], method)  # frame t -> frame t+1
+        fb = _flow(grey[t + 1], grey[t], method, dis)  # frame t+1 -> frame t
+        ff = _flow(grey[t], grey[t + 1], method, dis)  # frame t -> frame t+1
         ff_at = np.stack([_warp(ff[..., 0], fb), _warp(ff[..., 1], fb)], axis=-1)
         err = np.sum((fb + ff_at) ** 2, axis=-1)
         bound = 0.01 * (np.sum(fb**2, -1) + np.sum(ff_at**2, -1)) + 0.5
