@@ -183,7 +183,7 @@ def test_every_method_trains_and_upscales(name, tmp_path):
     rng = np.random.default_rng(3)
     pool = [moving_texture_clip(rng, 5, 32)]
     m = get_method(
-        name, hparams=hp, train_steps=1, train_patch=4, hr_size=32, train_inputs=[8], device="cpu"
+        name, hparams=hp, train_steps=1, train_patch=6, hr_size=32, train_inputs=[8], device="cpu"
     )
     m.prepare(pool_clips=pool, device="cpu", cache_dir=str(tmp_path), seed=0)
     assert m.upscale(resize_clip(pool[0], 8), 32).shape == (5, 32, 32, 3)

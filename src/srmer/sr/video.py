@@ -286,6 +286,7 @@ def _sample_batch(
     clip_len: int,
     patch: int,
     scale: int,
+    multiple: int = 1,
 ) -> tuple[Tensor, Tensor]:
     xs, ys = [], []
     for _ in range(batch):
@@ -302,6 +303,7 @@ def _sample_batch(
             idx = idx[::-1]  # time reversal, as in BasicVSR's training augmentation
         lh = lr.shape[1]
         p = min(patch, lh)
+        p = max(multiple, p - p % multiple)
         y0, x0 = int(rng.integers(lh - p + 1)), int(rng.integers(lh - p + 1))
         lp = lr[idx, y0 : y0 + p, x0 : x0 + p]
         hp = hr[idx, y0 * scale : (y0 + p) * scale, x0 * scale : (x0 + p) * scale]
@@ -364,7 +366,8 @@ def train_video_sr(
 
         it = track(it, description="training video SR")
     for step in it:
-        x, y = _sample_batch(data, rng, batch, clip_len, patch, scale)
+        # EDVR's pyramid needs LR patches divisible by 4
+        x, y = _sample_batch(data, rng, batch, clip_len, patch, scale, 4 if window_model else 1)
         x, y = x.to(dev), y.to(dev)
         if window_model:
             loss = charbonnier_loss(model(x), y[:, model.center_frame_idx])
