@@ -102,22 +102,25 @@ def modulated_deform_conv2d(
         raise ValueError(f"mask must be {(b, g * k, ho, wo)}, got {tuple(mask.shape)}")
 
     # Normalised grid for grid_sample(align_corners=False): pixel p -> (2p + 1)/size - 1, i.e.
-    # offset * 2/size + base_n with base_n the normalised position of the undeformed tap. Built with
-    # one copy (the (dy, dx) -> (x, y) reorder) and two in-place passes: this is a hot path.
+    # offset * 2/size + base_n with base_n the normalised position of the undeformed tap. This is a
+    # hot path: without autograd the grid is written in one pass.
     dt, dev = x.dtype, x.device
     ys = torch.arange(ho, dtype=dt, device=dev) * sh - ph
     xs = torch.arange(wo, dtype=dt, device=dev) * sw - pw
     ty = (torch.arange(kh, dtype=dt, device=dev) * dh).repeat_interleave(kw)
     tx = (torch.arange(kw, dtype=dt, device=dev) * dw).repeat(kh)
-    base = torch.empty(k, ho, wo, 2, dtype=dt, device=dev)
-    base[..., 0] = ((tx[:, None, None] + xs[None, None, :]) * 2 + 1) / w - 1
-    base[..., 1] = ((ty[:, None, None] + ys[None, :, None]) * 2 + 1) / h - 1
-    grid = offset.view(b, g, k, 2, ho, wo).flip(3).permute(0, 1, 2, 4, 5, 3).contiguous()
-    scale = torch.tensor([2.0 / w, 2.0 / h], dtype=dt, device=dev)
-    if grid.requires_grad:
-        grid = grid * scale + base
+    base_x = ((tx[:, None, None] + xs[None, None, :]) * 2 + 1) / w - 1  # (k, 1, wo)
+    base_y = ((ty[:, None, None] + ys[None, :, None]) * 2 + 1) / h - 1  # (k, ho, 1)
+    off = offset.view(b, g, k, 2, ho, wo)
+    if torch.is_grad_enabled() and offset.requires_grad:
+        grid = torch.stack(
+            (off[:, :, :, 1] * (2.0 / w) + base_x, off[:, :, :, 0] * (2.0 / h) + base_y), -1
+        )
     else:
-        grid.mul_(scale).add_(base)
+        # one pass writing straight into the interleaved (x, y) layout grid_sample wants
+        grid = torch.empty(b, g, k, ho, wo, 2, dtype=dt, device=dev)
+        torch.add(base_x, off[:, :, :, 1], alpha=2.0 / w, out=grid[..., 0])
+        torch.add(base_y, off[:, :, :, 0], alpha=2.0 / h, out=grid[..., 1])
     grid = grid.view(b * g, k * ho, wo, 2)
 
     cg = cin // g
