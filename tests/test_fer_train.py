@@ -234,3 +234,50 @@ def test_run_outputs(tmp_path):
     # a re-run resumes from the finished checkpoints and reproduces the tables
     again = run_fsr_fer(cfg, out)
     assert np.allclose(again["table1"].to_numpy(), t1.to_numpy())
+
+
+@pytest.mark.slow
+def test_image_sr_rows_with_tiny_models(tmp_path):
+    """RCAN (per factor) and Meta-SR (any factor) rows from srmer.sr, trained for a few steps."""
+    from srmer.fer.config import ImageSRConfig
+    from srmer.fer.evaluate import image_sr_accuracy
+
+    net = _tiny_net()
+    x, y = _faces(14, 6, 24)
+    rcan = ImageSRConfig(
+        name="rcan",
+        scales=[2, 3],
+        train_steps=1,
+        batch_size=2,
+        lr_patch=6,
+        hparams={"num_feat": 8, "num_group": 1, "num_block": 1, "squeeze_factor": 4},
+    )
+    acc = image_sr_accuracy(rcan, net, x, x[:7], y[:7], [2, 3, 4], tmp_path, seed=0)
+    assert set(acc) == {2, 3, 4} and np.isnan(acc[4])  # x4 not asked for: "-" like the paper
+    assert 0 <= acc[2] <= 100 and 0 <= acc[3] <= 100
+    meta = ImageSRConfig(
+        name="metasr",
+        train_steps=2,
+        batch_size=2,
+        lr_patch=6,
+        hparams={"D": 1, "C": 1, "G": 8, "G0": 8},
+    )
+    acc = image_sr_accuracy(meta, net, x, x[:7], y[:7], [2, 5], tmp_path, seed=0)
+    assert all(0 <= v <= 100 for v in acc.values())
+    skip = ImageSRConfig(name="rcan", train_steps=0)
+    assert all(np.isnan(v) for v in image_sr_accuracy(skip, net, x, x, y, [2], tmp_path).values())
+
+
+def test_checkpoint_from_other_settings_is_a_clear_error(tmp_path):
+    from srmer.errors import SrmerError
+
+    net = _tiny_net()
+    x, y = _faces(14, 7)
+    cfg = FSRConfig(**TINY_FSR, iterations=1)
+    train_fsr(net, x, y, cfg, tmp_path / "g.pt", progress=False)
+    wider = cfg.model_copy(update={"num_feat": 6, "iterations": 2})
+    with pytest.raises(SrmerError, match="different `fsr` settings"):
+        train_fsr(net, x, y, wider, tmp_path / "g.pt", progress=False)
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(SrmerError, match="cannot read checkpoint"):
+        train_fsr(net, x, y, cfg, tmp_path / "bad.pt", progress=False)

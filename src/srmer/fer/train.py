@@ -27,6 +27,7 @@ import csv
 import json
 import math
 import os
+import pickle
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,9 +119,19 @@ def _atomic_save(obj: Any, path: Path) -> None:
 def _load(path: Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, ValueError, OSError) as exc:
+    except (RuntimeError, EOFError, ValueError, OSError, pickle.UnpicklingError) as exc:
         raise SrmerError(
-            f"cannot read checkpoint {path} ({exc}); delete it to start that stage over"
+            f"cannot read checkpoint {path} ({str(exc)[:200]}); delete it to start that stage over"
+        ) from None
+
+
+def _load_state(module: nn.Module, state: dict, path: Path, section: str) -> None:
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        raise SrmerError(
+            f"checkpoint {path} was written with different `{section}` settings ({str(exc)[:200]}); "
+            f"delete it or use another output folder"
         ) from None
 
 
@@ -252,7 +263,7 @@ def train_backbone(
     path = Path(ckpt_path) if ckpt_path else None
     if path is not None and path.is_file():
         obj = _load(path)
-        net.load_state_dict(obj["model"])
+        _load_state(net, obj["model"], path, "backbone")
         if "train_state" in obj:
             st = obj["train_state"]
             opt.load_state_dict(st["opt"])
@@ -458,8 +469,8 @@ def train_fsr(
     path = Path(ckpt_path) if ckpt_path else None
     if path is not None and path.is_file():
         obj = _load(path)
-        g.load_state_dict(obj["generator"])
-        d.load_state_dict(obj["critic"])
+        _load_state(g, obj["generator"], path, "fsr")
+        _load_state(d, obj["critic"], path, "fsr")
         st = obj["train_state"]
         opt_g.load_state_dict(st["opt_g"])
         opt_d.load_state_dict(st["opt_d"])
