@@ -71,7 +71,9 @@ class ResidualBlockNoBN(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        return x + self.conv2(self.relu(self.conv1(x))) * self.res_scale
+        out = self.conv2(self.relu(self.conv1(x)))
+        # skipping the multiply by 1.0 saves one full-size pass over the features
+        return x + out if self.res_scale == 1 else x + out * self.res_scale
 
 
 class Upsample(nn.Sequential):

@@ -90,7 +90,8 @@ class ResBlockPT(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        return x + self.body(x) * self.res_scale
+        out = self.body(x)
+        return x + out if self.res_scale == 1 else x + out * self.res_scale
 
 
 class EDSROfficial(Range255):

@@ -65,7 +65,8 @@ class RCAB(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        return x + self.rcab(x) * self.res_scale
+        out = self.rcab(x)
+        return x + out if self.res_scale == 1 else x + out * self.res_scale
 
 
 class ResidualGroup(nn.Module):
