@@ -78,8 +78,9 @@ def upscale(
     device : str
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda:0"``...
     channels_last : bool, optional
-        Use the channels-last (NHWC) memory format. Default on: oneDNN's CPU convolutions ran
-        1.6-1.9x faster in NHWC in benchmarks/bench_sr.py, and cuDNN prefers it too.
+        Use the channels-last (NHWC) memory format. Default on: oneDNN's CPU convolutions were
+        faster in NHWC in 7 of 8 comparisons of benchmarks/bench_sr.py (0.94-1.5x), and cuDNN
+        prefers it too.
 
     Returns
     -------
