@@ -200,3 +200,53 @@ def test_glean_mmagic_round_trip(tmp_path: Path) -> None:
     x = torch.rand(1, 3, 8, 8)
     with torch.no_grad():
         torch.testing.assert_close(m(x), got(x), atol=1e-5, rtol=1e-5)
+
+
+def _to_xinntao(sd: dict) -> dict:
+    ren = {
+        "conv_body.": "trunk_conv.",
+        "conv_up1.": "upconv1.",
+        "conv_up2.": "upconv2.",
+        "conv_hr.": "HRconv.",
+    }
+    out = {}
+    for k, v in sd.items():
+        k2 = k
+        if k.startswith("body."):
+            _, n, rdb, rest = k.split(".", 3)
+            k2 = f"RRDB_trunk.{n}.RDB{rdb[-1]}.{rest}"
+        for a, b in ren.items():
+            if k2.startswith(a):
+                k2 = b + k2[len(a) :]
+        out[k2] = v
+    return out
+
+
+def _to_old_arch(sd: dict, nb: int) -> dict:
+    tail = {"conv_first": 0, "conv_up1": 3, "conv_up2": 6, "conv_hr": 8, "conv_last": 10}
+    out = {}
+    for k, v in sd.items():
+        head, leaf = k.rsplit(".", 1)
+        if k.startswith("body."):
+            _, n, rdb, conv = head.split(".")
+            sub = "conv1x1" if conv == "conv1x1" else f"{conv}.0"
+            out[f"model.1.sub.{n}.RDB{rdb[-1]}.{sub}.{leaf}"] = v
+        elif head == "conv_body":
+            out[f"model.1.sub.{nb}.{leaf}"] = v
+        else:
+            out[f"model.{tail[head]}.{leaf}"] = v
+    return out
+
+
+@pytest.mark.parametrize("name", ["rrdbnet", "nesrganplus"])
+def test_original_esrgan_layouts_are_converted(tmp_path: Path, name: str) -> None:
+    m = _randomise(sr.create(name, 4, num_feat=8, num_block=2, num_grow_ch=4), 7)
+    sd = m.state_dict()
+    for label, conv in (("xinntao", _to_xinntao(sd)), ("old", _to_old_arch(sd, 2))):
+        assert not set(conv) & {"conv_body.weight", "body.0.rdb1.conv1.weight"}
+        torch.save(conv, tmp_path / f"{label}.pth")
+        got = sr.load_checkpoint(tmp_path / f"{label}.pth")
+        assert got.arch_name == name and got.checkpoint_info["converted_by"].endswith(
+            "convert_legacy_esrgan"
+        )
+        _check_same(m, got)

@@ -11,6 +11,8 @@ Containers understood:
   ``generator_ema.`` (EMA preferred; ``discriminator.`` and other prefixes ignored);
 - raw state_dicts (EDSR-PyTorch, yulunzhang/RCAN, Meta-SR, Real-ESRGAN ``params`` files...);
 - a leading ``module.`` (DataParallel) is stripped;
+- original ESRGAN / nESRGAN+ layouts (``RRDB_trunk``, ``model.1.sub``) are renamed to BasicSR's
+  (:data:`LEGACY_CONVERTERS`);
 - files written by :func:`save_checkpoint` carry an ``srmer`` entry (architecture name, scale,
   hyper-parameters, cascade order) and are rebuilt from it without guessing.
 """
@@ -114,6 +116,23 @@ def unwrap(obj: Any) -> tuple[StateDict, dict[str, Any]]:
     return sd, info
 
 
+#: key converters for original-repository layouts, tried once after unwrapping ("module:function";
+#: each returns the state_dict in srmer's layout or None)
+LEGACY_CONVERTERS: tuple[str, ...] = ("srmer.sr.archs.rrdbnet:convert_legacy_esrgan",)
+
+
+def convert_legacy(sd: StateDict) -> tuple[StateDict, str | None]:
+    """Apply the first matching :data:`LEGACY_CONVERTERS` entry; returns ``(sd, converter or None)``."""
+    import importlib
+
+    for ref in LEGACY_CONVERTERS:
+        mod, fn = ref.split(":")
+        new = getattr(importlib.import_module(mod), fn)(sd)
+        if new is not None:
+            return new, ref
+    return sd, None
+
+
 def _attach(model: nn.Module, name: str, hp: dict[str, Any]) -> nn.Module:
     model.arch_name = name  # type: ignore[assignment]
     model.hparams = {k: v for k, v in hp.items() if k != "scale"}  # type: ignore[assignment]
@@ -201,6 +220,9 @@ def load_checkpoint(
         raise SrmerError(
             f"checkpoint {path} holds no tensors (top-level entries: {top}); not an SR model file"
         )
+    sd, converter = convert_legacy(sd)
+    if converter:
+        info["converted_by"] = converter
     if "srmer" in info:
         model = _from_meta(info["srmer"], sd, path)
     else:

@@ -7,13 +7,16 @@ The x2 variant (Real-ESRGAN x2plus) pixel-unshuffles the input by 2 first (12 in
 
 nESRGAN+ (Rakotonirina & Rasoanaivo 2020) adds, inside every dense block, a 1x1-conv residual
 (``conv1x1``, no bias, from the block input to the 2nd conv's output, which is also added to the 4th),
-and multiplicative Gaussian noise ``x + N(0, (0.1 x)^2)`` after every RRDB during training only.
+and multiplicative Gaussian noise ``x + N(0, (0.1 x)^2)`` at the output of every dense block and of
+every RRDB (as in ncarraz/ESRGANplus's ``block.py``), during training only.
 Its official code (ncarraz/nESRGANplus) uses the old ESRGAN key layout; here the BasicSR layout is
-used with the extra ``conv1x1`` key, so its weights need a key rename (not provided).
+used with the extra ``conv1x1`` key, and :func:`convert_legacy_esrgan` renames the original ESRGAN /
+nESRGAN+ files when they are loaded.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import torch
@@ -22,36 +25,6 @@ from torch import Tensor, nn
 
 from srmer.sr.archs.base import ArchSpec, StateDict
 from srmer.sr.archs.common import conv3x3, count_indexed, has_keys, init_weights, never
-
-
-class ResidualDenseBlock(nn.Module):
-    """Five densely connected convs, LeakyReLU(0.2), residual scaled by 0.2 (``plus`` adds nESRGAN+'s 1x1)."""
-
-    def __init__(self, num_feat: int = 64, num_grow_ch: int = 32, plus: bool = False) -> None:
-        super().__init__()
-        nf, gc = num_feat, num_grow_ch
-        self.conv1 = conv3x3(nf, gc)
-        self.conv2 = conv3x3(nf + gc, gc)
-        self.conv3 = conv3x3(nf + 2 * gc, gc)
-        self.conv4 = conv3x3(nf + 3 * gc, gc)
-        self.conv5 = conv3x3(nf + 4 * gc, nf)
-        self.plus = plus
-        if plus:
-            self.conv1x1 = nn.Conv2d(nf, gc, 1, bias=False)
-        self.lrelu = nn.LeakyReLU(0.2, inplace=True)
-        init_weights(self, 0.1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        x1 = self.lrelu(self.conv1(x))
-        x2 = self.lrelu(self.conv2(torch.cat((x, x1), 1)))
-        if self.plus:
-            x2 = x2 + self.conv1x1(x)
-        x3 = self.lrelu(self.conv3(torch.cat((x, x1, x2), 1)))
-        x4 = self.lrelu(self.conv4(torch.cat((x, x1, x2, x3), 1)))
-        if self.plus:
-            x4 = x4 + x2
-        x5 = self.conv5(torch.cat((x, x1, x2, x3, x4), 1))
-        return x5 * 0.2 + x
 
 
 class GaussianNoise(nn.Module):
@@ -67,6 +40,39 @@ class GaussianNoise(nn.Module):
         return x
 
 
+class ResidualDenseBlock(nn.Module):
+    """Five densely connected convs, LeakyReLU(0.2), residual scaled by 0.2 (``plus`` adds nESRGAN+'s 1x1)."""
+
+    def __init__(
+        self, num_feat: int = 64, num_grow_ch: int = 32, plus: bool = False, noise: float = 0.0
+    ) -> None:
+        super().__init__()
+        nf, gc = num_feat, num_grow_ch
+        self.conv1 = conv3x3(nf, gc)
+        self.conv2 = conv3x3(nf + gc, gc)
+        self.conv3 = conv3x3(nf + 2 * gc, gc)
+        self.conv4 = conv3x3(nf + 3 * gc, gc)
+        self.conv5 = conv3x3(nf + 4 * gc, nf)
+        self.plus = plus
+        if plus:
+            self.conv1x1 = nn.Conv2d(nf, gc, 1, bias=False)
+        self.lrelu = nn.LeakyReLU(0.2, inplace=True)
+        self.noise = GaussianNoise(noise)
+        init_weights(self, 0.1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x1 = self.lrelu(self.conv1(x))
+        x2 = self.lrelu(self.conv2(torch.cat((x, x1), 1)))
+        if self.plus:
+            x2 = x2 + self.conv1x1(x)
+        x3 = self.lrelu(self.conv3(torch.cat((x, x1, x2), 1)))
+        x4 = self.lrelu(self.conv4(torch.cat((x, x1, x2, x3), 1)))
+        if self.plus:
+            x4 = x4 + x2
+        x5 = self.conv5(torch.cat((x, x1, x2, x3, x4), 1))
+        return self.noise(x5 * 0.2 + x)
+
+
 class RRDB(nn.Module):
     """Residual in residual dense block: three dense blocks, residual scaled by 0.2."""
 
@@ -74,9 +80,9 @@ class RRDB(nn.Module):
         self, num_feat: int = 64, num_grow_ch: int = 32, plus: bool = False, noise: float = 0.0
     ) -> None:
         super().__init__()
-        self.rdb1 = ResidualDenseBlock(num_feat, num_grow_ch, plus)
-        self.rdb2 = ResidualDenseBlock(num_feat, num_grow_ch, plus)
-        self.rdb3 = ResidualDenseBlock(num_feat, num_grow_ch, plus)
+        self.rdb1 = ResidualDenseBlock(num_feat, num_grow_ch, plus, noise)
+        self.rdb2 = ResidualDenseBlock(num_feat, num_grow_ch, plus, noise)
+        self.rdb3 = ResidualDenseBlock(num_feat, num_grow_ch, plus, noise)
         self.noise = GaussianNoise(noise)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -229,3 +235,65 @@ SPECS: list[ArchSpec] = [
         defaults=_D,
     ),
 ]
+
+
+_ESRGAN_RENAMES = {
+    "trunk_conv.": "conv_body.",
+    "upconv1.": "conv_up1.",
+    "upconv2.": "conv_up2.",
+    "HRconv.": "conv_hr.",
+}
+
+
+def convert_legacy_esrgan(sd: StateDict) -> StateDict | None:
+    """ESRGAN-family keys of the original repositories -> BasicSR ``RRDBNet`` keys, else ``None``.
+
+    - xinntao/ESRGAN (2019 layout): ``conv_first``, ``RRDB_trunk.N.RDBk.convM``, ``trunk_conv``,
+      ``upconv1/2``, ``HRconv``, ``conv_last``;
+    - the 2018 "old architecture" used by ESRGAN's first release and by ncarraz/nESRGANplus:
+      ``model.0`` (first conv), ``model.1.sub.N.RDBk.convM.0`` (+ ``conv1x1`` for nESRGAN+),
+      ``model.1.sub.<nb>`` (trunk conv), then the x4 up-sampling and HR convs ``model.3``, ``model.6``,
+      ``model.8``, ``model.10``. Only the x4 layout is mapped.
+    """
+    if "RRDB_trunk.0.RDB1.conv1.weight" in sd:
+        out = {}
+        for k, v in sd.items():
+            k2 = (
+                k.replace("RRDB_trunk.", "body.")
+                .replace(".RDB1.", ".rdb1.")
+                .replace(".RDB2.", ".rdb2.")
+            )
+            k2 = k2.replace(".RDB3.", ".rdb3.")
+            for a, b in _ESRGAN_RENAMES.items():
+                if k2.startswith(a):
+                    k2 = b + k2[len(a) :]
+            out[k2] = v
+        return out
+    if "model.0.weight" in sd and "model.1.sub.0.RDB1.conv1.0.weight" in sd:
+        nb = count_indexed(sd, r"^model\.1\.sub\.(\d+)\.RDB1\.conv1\.0\.weight$")
+        tail = sorted(
+            {
+                int(m.group(1))
+                for k in sd
+                if (m := re.match(r"^model\.(\d+)\.weight$", k)) and int(m.group(1)) >= 2
+            }
+        )
+        if len(tail) != 4:
+            return None
+        names = dict(zip(tail, ("conv_up1", "conv_up2", "conv_hr", "conv_last"), strict=True))
+        out = {}
+        for k, v in sd.items():
+            if m := re.match(r"^model\.1\.sub\.(\d+)\.RDB(\d)\.(conv\d)\.0\.(weight|bias)$", k):
+                out[f"body.{m[1]}.rdb{m[2]}.{m[3]}.{m[4]}"] = v
+            elif m := re.match(r"^model\.1\.sub\.(\d+)\.RDB(\d)\.conv1x1\.weight$", k):
+                out[f"body.{m[1]}.rdb{m[2]}.conv1x1.weight"] = v
+            elif m := re.match(rf"^model\.1\.sub\.{nb}\.(weight|bias)$", k):
+                out[f"conv_body.{m[1]}"] = v
+            elif m := re.match(r"^model\.0\.(weight|bias)$", k):
+                out[f"conv_first.{m[1]}"] = v
+            elif (m := re.match(r"^model\.(\d+)\.(weight|bias)$", k)) and int(m[1]) in names:
+                out[f"{names[int(m[1])]}.{m[2]}"] = v
+            else:
+                return None
+        return out
+    return None
