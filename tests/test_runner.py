@@ -152,3 +152,37 @@ def test_network_mer_runs_and_checkpoints_every_fold(tiny_root, tmp_path):
     assert df.setting.tolist() == ["64x64", "16to64"] and df.war.between(0, 1).all()
     ckpts = list((cfg.cache_dir / "net_checkpoints").glob("*.pt"))
     assert len(ckpts) == 2 * 3  # 2 settings x 3 LOSO folds
+
+
+def test_sr_keys_follow_the_model_fingerprint(tiny_root):
+    from srmer.bench.plan import expand
+    from srmer.data import load
+
+    cfg = _config(tiny_root, "unused")
+    sample = load("casme2", tiny_root)[0]
+    plan = runner.ClipPlan(
+        "c",
+        cfg.preprocess.model_dump(mode="json"),
+        cfg.degradation.model_dump(mode="json"),
+        expand(cfg),
+        cfg.mer,
+        0,
+        {"models": {"bicubic": "pool-a"}},
+    )
+    a = runner._setting_keys(plan, sample)["settings"]
+    plan.sr_context = {"models": {"bicubic": "pool-b"}}
+    b = runner._setting_keys(plan, sample)["settings"]
+    for sid in a:
+        same = a[sid]["sr"] == b[sid]["sr"]
+        assert same == (not sid.endswith("|bicubic")), (
+            sid
+        )  # only the fingerprinted method's outputs change
+
+
+def test_temporal_consistency_is_reported_when_asked(tiny_root, tmp_path):
+    cfg = _config(tiny_root, tmp_path / "run", resolutions=[16], quality=["psnr", "tcons"])
+    df = runner.run(cfg, quiet=True, write_report=False).results
+    row = df[df.sr == "bicubic"].iloc[0]
+    assert row.tcons >= 0 and row.psnr > 0 and "ssim" not in df.columns
+    q = pd.read_csv(tmp_path / "run" / "quality.csv")
+    assert {"psnr", "tcons"} <= set(q.columns)

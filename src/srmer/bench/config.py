@@ -169,6 +169,11 @@ class Config(BaseModel):
     #: which clip-sized stage outputs to store: ``auto`` (the expensive ones: face-cropped HR clips,
     #: random degradations, learned SR), ``all`` or ``none``; representations and folds are always stored
     cache_clips: Literal["auto", "all", "none"] = "auto"
+    #: SR-quality metrics: ``psnr``, ``ssim`` (seed 000 Table V) and ``tcons``, the flow-based temporal
+    #: consistency of SR clips (costs ~50 ms per frame pair at 256x256, so it is opt-in)
+    quality: list[Literal["psnr", "ssim", "tcons"]] = Field(
+        default_factory=lambda: ["psnr", "ssim"]
+    )
     #: folder of HR face images of identities NOT in the evaluation data, for training SR models
     sr_pool: Path | None = None
 

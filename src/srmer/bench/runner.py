@@ -90,6 +90,7 @@ class ClipPlan:
     seed: int
     sr_context: dict[str, Any] = field(default_factory=dict)
     cache_clips: str = "auto"
+    quality: list[str] = field(default_factory=lambda: ["psnr", "ssim"])
 
 
 _METHOD_MEMO: dict[str, Any] = {}
@@ -158,6 +159,36 @@ def degrade_clip(hr: np.ndarray, size: int, degradation: dict[str, Any], seed: i
     return get_degradation({"name": name, **options})(hr, size, seed=seed)
 
 
+def quality_metrics(sr: np.ndarray, hr: np.ndarray, metrics: list[str]) -> dict[str, float]:
+    """Image-quality metrics of an SR clip against its HR clip (``(T, S, S[, 3])`` uint8 each).
+
+    ``psnr``/``ssim`` follow the SR papers' conventions (mean over frames); ``tcons`` is the
+    flow-based temporal consistency (warping error of consecutive SR frames relative to the HR clip's;
+    0 = as consistent as the HR clip, see :mod:`srmer.quality.temporal`).
+    """
+    out: dict[str, float] = {}
+    if "psnr" in metrics or "ssim" in metrics:
+        from srmer.quality import psnr_clip, ssim_clip
+
+        if "psnr" in metrics:
+            out["psnr"] = float(psnr_clip(sr, hr))
+        if "ssim" in metrics:
+            out["ssim"] = float(ssim_clip(sr, hr))
+    if "tcons" in metrics:
+        from srmer.quality.temporal import temporal_consistency
+
+        out["tcons"] = float(temporal_consistency(sr, hr))
+    return out
+
+
+def _mean_quality(
+    per_clip: dict[int, dict[str, Any]], kept: list[int], setting_id: str
+) -> dict[str, float]:
+    """Per-setting mean of each quality metric over the clips (empty when the setting has no SR output)."""
+    qs = [per_clip[i]["quality"][setting_id] for i in kept if setting_id in per_clip[i]["quality"]]
+    return {m: float(np.mean([q[m] for q in qs])) for m in (qs[0] if qs else {})}
+
+
 def _setting_keys(plan: ClipPlan, sample: Sample) -> dict[str, Any]:
     """Cache keys of every stage output of one clip (computed without touching the frames)."""
     from srmer.sr.methods import get_method_class
@@ -176,7 +207,7 @@ def _setting_keys(plan: ClipPlan, sample: Sample) -> dict[str, Any]:
             sr_key = make_key(
                 "sr",
                 {"name": st.sr.name, **st.sr.kwargs(), "size": st.hr_size},
-                [lr_key],
+                [lr_key, plan.sr_context.get("models", {}).get(st.sr.label, "")],
                 sr_cls.version,
             )
         reprs = {}
@@ -190,7 +221,7 @@ def _setting_keys(plan: ClipPlan, sample: Sample) -> dict[str, Any]:
             "lr": lr_key,
             "sr": sr_key,
             "repr": reprs,
-            "quality": make_key("quality", {}, [sr_key, hr_key], 1),
+            "quality": make_key("quality", {"metrics": plan.quality}, [sr_key, hr_key], 1),
         }
     return keys
 
@@ -286,13 +317,9 @@ def clip_job(args: tuple[ClipPlan, Sample]) -> dict[str, Any]:
             has_sr_output = not (st.is_reference or st.sr.name == "none")
             quality = cache.load("quality", k["quality"]) if has_sr_output else None
             if quality is None and has_sr_output:
-                from srmer.quality import psnr_clip, ssim_clip
-
                 sr, hr = stages.sr(st), stages.hr()
                 t = time.perf_counter()
-                quality = {
-                    "meta": {"psnr": float(psnr_clip(sr, hr)), "ssim": float(ssim_clip(sr, hr))}
-                }
+                quality = {"meta": quality_metrics(sr, hr, plan.quality)}
                 stages.timings["quality"] = (
                     stages.timings.get("quality", 0.0) + time.perf_counter() - t
                 )
@@ -372,29 +399,53 @@ def _sr_pool_images(config: Config) -> list[str]:
     return sorted(str(p) for p in Path(config.sr_pool).rglob("*") if p.suffix.lower() in exts)
 
 
+def files_fingerprint(paths: list[str]) -> str:
+    """Key of a set of files (path, size, mtime): changes when a file is added, removed or rewritten."""
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        try:
+            st = Path(p).stat()
+            h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{p}|missing\n".encode())
+    return h.hexdigest()
+
+
 def prepare_sr_methods(config: Config, cache: Cache, device: str, log) -> dict[str, Any]:
-    """Train (or load) every learned SR method that has no checkpoint, once, before the clip jobs."""
+    """Train (or load) every learned SR method that has no checkpoint, once, before the clip jobs.
+
+    Returns the context the clip jobs pass to ``prepare`` (which then loads the cached weights), with
+    a ``models`` fingerprint per SR label (its checkpoint file or the training pool) that enters the
+    SR outputs' cache keys, so new weights or a changed pool never reuse old SR clips.
+    """
+    from srmer.errors import ConfigError
     from srmer.sr.methods import get_method
 
-    context = {
-        "pool_images": _sr_pool_images(config),
+    pool = _sr_pool_images(config)
+    context: dict[str, Any] = {
+        "pool_images": pool,
         "device": device,
         "cache_dir": str(cache.root / "sr_models"),
         "seed": config.seed,
     }
+    models: dict[str, str] = {}
     for spec in config.sr:
         m = get_method(spec.name, **spec.kwargs())
+        checkpoint = spec.options.get("checkpoint")
+        if checkpoint:
+            paths = list(checkpoint.values()) if isinstance(checkpoint, dict) else [checkpoint]
+            models[spec.label] = files_fingerprint([str(p) for p in paths])
+        elif m.needs_preparation:
+            models[spec.label] = files_fingerprint(pool)
         if m.needs_preparation:
-            if not context["pool_images"] and not spec.options.get("checkpoint"):
-                from srmer.errors import ConfigError
-
+            if not pool and not checkpoint:
                 raise ConfigError(
                     f"SR method {spec.label!r} needs training images or a checkpoint: set `sr_pool:` to a "
                     f"folder of HR faces of identities not in the evaluation data, or give `checkpoint:`"
                 )
             log(f"preparing SR method {spec.label} (trained once, then cached)")
             m.prepare(**context)
-    return context
+    return {**context, "models": models}
 
 
 def run(
@@ -466,6 +517,7 @@ def run(
                 config.seed,
                 sr_context,
                 config.cache_clips,
+                list(config.quality),
             )
 
             # clip stage: stream clips, keep only representations
@@ -552,9 +604,8 @@ def run(
 
             for j, (st, spec) in enumerate(cells):
                 y_pred = preds[j]
-                q = [per_clip[i]["quality"].get(st.id) for i in kept]
-                q = [x for x in q if x]
                 m = all_metrics(y, y_pred)
+                q = _mean_quality(per_clip, kept, st.id)
                 rows.append(
                     {
                         "dataset": ds.name,
@@ -566,8 +617,7 @@ def run(
                         "mer": spec.label,
                         **m,
                         "n_clips": len(kept),
-                        "psnr": float(np.mean([x["psnr"] for x in q])) if q else np.nan,
-                        "ssim": float(np.mean([x["ssim"] for x in q])) if q else np.nan,
+                        **{metric: q.get(metric, np.nan) for metric in config.quality},
                     }
                 )
                 pred_rows += [
@@ -585,8 +635,7 @@ def run(
                     for s, a, b in zip(used, y, y_pred, strict=True)
                 ]
             for st in settings:
-                q = [per_clip[i]["quality"].get(st.id) for i in kept]
-                q = [x for x in q if x]
+                q = _mean_quality(per_clip, kept, st.id)
                 if q:
                     quality_rows.append(
                         {
@@ -594,8 +643,7 @@ def run(
                             "resolution": st.resolution,
                             "setting": st.name,
                             "sr": st.sr_label,
-                            "psnr": float(np.mean([x["psnr"] for x in q])),
-                            "ssim": float(np.mean([x["ssim"] for x in q])),
+                            **q,
                         }
                     )
 
