@@ -250,3 +250,18 @@ def test_original_esrgan_layouts_are_converted(tmp_path: Path, name: str) -> Non
             "convert_legacy_esrgan"
         )
         _check_same(m, got)
+
+
+@pytest.mark.parametrize(
+    ("name", "hp"), [("msrresnet", {}), ("edsr", {}), ("rrdbnet", {"num_grow_ch": 4})]
+)
+def test_detectors_reject_larger_networks_sharing_names(
+    tmp_path: Path, name: str, hp: dict
+) -> None:
+    # e.g. BasicSR's EDVR also has conv_first/upconv1/conv_hr/conv_last; extra modules must not be
+    # silently dropped by a smaller architecture's detector
+    sd = sr.create(name, 4, num_feat=8, num_block=1, **hp).state_dict()
+    sd["pcd_align.dcn_pack.weight"] = torch.zeros(1)
+    torch.save({"params": sd}, tmp_path / "x.pth")
+    with pytest.raises(SrmerError, match="matches no known SR architecture"):
+        sr.load_checkpoint(tmp_path / "x.pth")

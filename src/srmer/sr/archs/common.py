@@ -125,6 +125,15 @@ def max_index(sd: StateDict | Iterable[str], pattern: str) -> int:
     return max(found) if found else -1
 
 
+def only_prefixes(sd: StateDict | Iterable[str], *prefixes: str) -> bool:
+    """True when every key starts with one of ``prefixes``.
+
+    Detectors use it so that a larger network sharing some names (BasicSR's EDVR also has
+    ``conv_first``, ``upconv1``, ``conv_hr``, ``conv_last``) is not mistaken for a smaller one.
+    """
+    return all(k.startswith(prefixes) for k in sd)
+
+
 def has_keys(sd: StateDict, *keys: str) -> bool:
     """True when every key is present."""
     return all(k in sd for k in keys)

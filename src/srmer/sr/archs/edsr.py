@@ -33,6 +33,7 @@ from srmer.sr.archs.common import (
     has_keys,
     make_layer,
     never,
+    only_prefixes,
     upsampler_scale,
 )
 
@@ -147,7 +148,11 @@ def detect(sd: StateDict) -> dict[str, Any] | None:
         "conv_after_body.weight",
         "upsample.0.weight",
     ):
-        if any(k.startswith("body.0.rcab") or ".residual_group." in k for k in sd):
+        if not only_prefixes(
+            sd, "conv_first.", "body.", "conv_after_body.", "upsample.", "conv_last."
+        ):
+            return None
+        if any(".residual_group." in k for k in sd):
             return None
         nf = sd["conv_first.weight"].shape[0]
         scale = upsampler_scale(sd, "upsample.", nf)
@@ -164,6 +169,8 @@ def detect(sd: StateDict) -> dict[str, Any] | None:
         }
     if has_keys(sd, "sub_mean.weight", "head.0.weight", "body.0.body.0.weight", "tail.0.0.weight"):
         if "body.0.body.0.body.0.weight" in sd:  # RCAN nests one level deeper
+            return None
+        if not only_prefixes(sd, "sub_mean.", "add_mean.", "head.", "body.", "tail."):
             return None
         nf = sd["head.0.weight"].shape[0]
         scale = upsampler_scale(sd, "tail.0.", nf)

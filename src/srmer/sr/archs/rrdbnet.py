@@ -24,7 +24,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from srmer.sr.archs.base import ArchSpec, StateDict
-from srmer.sr.archs.common import conv3x3, count_indexed, has_keys, init_weights, never
+from srmer.sr.archs.common import (
+    conv3x3,
+    count_indexed,
+    has_keys,
+    init_weights,
+    never,
+    only_prefixes,
+)
 
 
 class GaussianNoise(nn.Module):
@@ -170,6 +177,10 @@ def _detect(sd: StateDict, plus: bool) -> dict[str, Any] | None:
     ):
         return None
     if ("body.0.rdb1.conv1x1.weight" in sd) != plus:
+        return None
+    if not only_prefixes(
+        sd, "conv_first.", "body.", "conv_body.", "conv_up1.", "conv_up2.", "conv_hr.", "conv_last."
+    ):
         return None
     nf = sd["conv_first.weight"].shape[0]
     out_ch = sd["conv_last.weight"].shape[0]

@@ -22,6 +22,7 @@ from srmer.sr.archs.common import (
     has_keys,
     init_weights,
     make_layer,
+    only_prefixes,
 )
 
 
@@ -84,6 +85,10 @@ def detect(sd: StateDict) -> dict[str, Any] | None:
     """MSRResNet from ``conv_first``, ``upconv1`` and ``conv_hr`` keys."""
     if not has_keys(
         sd, "conv_first.weight", "upconv1.weight", "conv_hr.weight", "conv_last.weight"
+    ):
+        return None
+    if not only_prefixes(
+        sd, "conv_first.", "body.", "upconv1.", "upconv2.", "conv_hr.", "conv_last."
     ):
         return None
     nf = sd["conv_first.weight"].shape[0]
