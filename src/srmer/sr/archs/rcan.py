@@ -30,6 +30,7 @@ from srmer.sr.archs.common import (
     conv3x3,
     count_indexed,
     has_keys,
+    only_prefixes,
     upsampler_scale,
 )
 
@@ -225,6 +226,10 @@ def detect(sd: StateDict) -> dict[str, Any] | None:
     if has_keys(
         sd, "conv_first.weight", "body.0.residual_group.0.rcab.0.weight", "upsample.0.weight"
     ):
+        if not only_prefixes(
+            sd, "conv_first.", "body.", "conv_after_body.", "upsample.", "conv_last."
+        ):
+            return None
         nf = sd["conv_first.weight"].shape[0]
         scale = upsampler_scale(sd, "upsample.", nf)
         if scale is None:
@@ -241,6 +246,8 @@ def detect(sd: StateDict) -> dict[str, Any] | None:
             "num_out_ch": sd["conv_last.weight"].shape[0],
         }
     if has_keys(sd, "head.0.weight", "body.0.body.0.body.3.conv_du.0.weight", "tail.0.0.weight"):
+        if not only_prefixes(sd, "sub_mean.", "add_mean.", "head.", "body.", "tail."):
+            return None
         nf = sd["head.0.weight"].shape[0]
         scale = upsampler_scale(sd, "tail.0.", nf)
         if scale is None:

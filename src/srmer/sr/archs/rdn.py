@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from srmer.sr.archs.base import ArchSpec, StateDict
-from srmer.sr.archs.common import Range255, count_indexed, has_keys, never
+from srmer.sr.archs.common import Range255, count_indexed, has_keys, never, only_prefixes
 
 
 class RDBConv(nn.Module):
@@ -132,6 +132,8 @@ def build(scale: int = 2, **hp: Any) -> RDN:
 def detect(sd: StateDict) -> dict[str, Any] | None:
     """RDN from ``SFENet1``, ``RDBs``, ``GFF`` and ``UPNet`` keys (Meta-SR has ``P2W`` instead)."""
     if not has_keys(sd, "SFENet1.weight", "RDBs.0.LFF.weight", "GFF.0.weight", "UPNet.0.weight"):
+        return None
+    if not only_prefixes(sd, "SFENet1.", "SFENet2.", "RDBs.", "GFF.", "UPNet."):
         return None
     g0 = sd["SFENet1.weight"].shape[0]
     g = sd["RDBs.0.convs.0.conv.0.weight"].shape[0]
