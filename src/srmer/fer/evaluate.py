@@ -425,3 +425,29 @@ def run_fsr_fer(
     }
     (out / "results.json").write_text(json.dumps(summary, indent=2, default=str))
     return tables
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m srmer.fer.evaluate CONFIG OUT_DIR``: run :func:`run_fsr_fer` and print the tables."""
+    import argparse
+
+    from srmer.errors import SrmerError
+
+    ap = argparse.ArgumentParser(
+        prog="python -m srmer.fer.evaluate", description=__doc__.splitlines()[0]
+    )
+    ap.add_argument("config", help="FSR-FER YAML config (e.g. src/srmer/configs/fer_demo.yaml)")
+    ap.add_argument("out_dir", help="output folder (re-running resumes from its checkpoints)")
+    args = ap.parse_args(argv)
+    try:
+        tables = run_fsr_fer(args.config, args.out_dir, on_stage=lambda s: print(f"[fsr-fer] {s}"))
+    except SrmerError as err:
+        print(f"error: {err}")
+        return 2
+    for name, df in tables.items():
+        print(f"\n{name} (total accuracy %, test split)\n{to_markdown(df, 1)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
