@@ -164,3 +164,22 @@ def test_short_training_on_synthetic_faces_beats_bicubic(tmp_path: Path) -> None
     p_sr = np.mean([psnr(a, b, crop_border=4) for a, b in zip(out, held_out, strict=True)])
     p_bic = np.mean([psnr(a, b, crop_border=4) for a, b in zip(bic, held_out, strict=True)])
     assert p_sr > p_bic, (p_sr, p_bic)
+
+
+def test_cascade_stage_sizes_and_training_sizes(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert T.cascade_stage_sizes([4, 2], 4) == [2] and T.cascade_stage_sizes([4, 2], 2) == [1]
+    assert T.cascade_stage_sizes([4, 4], 4) == [1, 4]
+    seen: dict[int, set] = {}
+    real = T.make_pairs
+
+    def spy(hr, scale, *a, **k):
+        seen.setdefault(scale, set()).add(hr.shape[1])
+        return real(hr, scale, *a, **k)
+
+    monkeypatch.setattr(T, "make_pairs", spy)
+    T.train_sr(sr.create("rdn", 16, D=1, C=1, G=4, G0=4), _frames(2, 64), steps=1, **KW)
+    # the shared x4 stage of x16 learns 4 -> 16 and 16 -> 64 (outputs at 1/4 and full size)
+    assert seen == {4: {16, 64}}
+    seen.clear()
+    T.train_sr(sr.create("rdn", 8, D=1, C=1, G=4, G0=4), _frames(2, 64), steps=1, **KW)
+    assert seen == {4: {32}, 2: {64}}

@@ -155,22 +155,32 @@ def make_pairs(
 
 
 class _Sampler:
-    """Random aligned patches with flips / rotations, as float tensors in [0, 1]."""
+    """Random aligned patches with flips / rotations, as float tensors in [0, 1].
 
-    def __init__(self, lr: np.ndarray, hr: np.ndarray, scale: int, patch: int, seed: int) -> None:
-        self.lr, self.hr, self.scale = lr, hr, scale
-        self.patch = min(patch, lr.shape[1], lr.shape[2])
+    ``sets`` is a list of ``(lr, hr)`` arrays (frames of one size per set); every patch picks a set
+    at random (weighted by its number of frames), so one stage of a cascade can learn all the
+    resolutions at which it is applied.
+    """
+
+    def __init__(
+        self, sets: list[tuple[np.ndarray, np.ndarray]], scale: int, patch: int, seed: int
+    ) -> None:
+        self.sets, self.scale = sets, scale
+        self.patch = min([patch] + [min(lr.shape[1], lr.shape[2]) for lr, _ in sets])
+        sizes = np.array([len(lr) for lr, _ in sets], dtype=float)
+        self.weights = sizes / sizes.sum()
         self.rng = np.random.default_rng(seed)
 
     def batch(self, n: int, augment: bool = True) -> tuple[Tensor, Tensor]:
         p, s = self.patch, self.scale
-        idx = self.rng.integers(0, len(self.lr), n)
-        ys = self.rng.integers(0, self.lr.shape[1] - p + 1, n)
-        xs = self.rng.integers(0, self.lr.shape[2] - p + 1, n)
         lrs, hrs = [], []
-        for i, y, x in zip(idx, ys, xs, strict=True):
-            a = self.lr[i, y : y + p, x : x + p]
-            b = self.hr[i, y * s : (y + p) * s, x * s : (x + p) * s]
+        for _ in range(n):
+            lr_set, hr_set = self.sets[self.rng.choice(len(self.sets), p=self.weights)]
+            i = self.rng.integers(0, len(lr_set))
+            y = self.rng.integers(0, lr_set.shape[1] - p + 1)
+            x = self.rng.integers(0, lr_set.shape[2] - p + 1)
+            a = lr_set[i, y : y + p, x : x + p]
+            b = hr_set[i, y * s : (y + p) * s, x * s : (x + p) * s]
             if augment:
                 if self.rng.random() < 0.5:
                     a, b = a[:, ::-1], b[:, ::-1]
@@ -185,6 +195,23 @@ class _Sampler:
             return torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2).float() / 255.0
 
         return t(lrs), t(hrs)
+
+
+class _HRSets(list):
+    """HR frame arrays of different sizes for one model (a cascade stage applied at several sizes)."""
+
+
+def cascade_stage_sizes(order: list[int], factor: int) -> list[int]:
+    """Down-scaling of the final HR size at which a stage of ``factor`` produces its output.
+
+    For ``order = [4, 2]`` (x8) the x4 stage outputs at 1/2 of the final size and the x2 stage at
+    full size; for ``[4, 4]`` (x16) the shared x4 stage outputs at 1/4 and at full size.
+    """
+    downs = []
+    for i, g in enumerate(order):
+        if g == factor:
+            downs.append(int(np.prod(order[i + 1 :])) if i + 1 < len(order) else 1)
+    return sorted(set(downs))
 
 
 def _lr_at(step: int, total: int, base: float) -> float:
@@ -264,14 +291,22 @@ def train_sr(
     """
     if recipe not in RECIPES:
         raise ConfigError(f"unknown training recipe {recipe!r}; choose one of {sorted(RECIPES)}")
-    hr = load_hr_images(hr_images)
+    hr_sets = hr_images if isinstance(hr_images, _HRSets) else _HRSets([load_hr_images(hr_images)])
     if isinstance(model, Cascade):
+        from srmer.degrade import imresize
+
+        hr = hr_sets[0]
         result = TrainResult()
         for key, stage in model.stages.items():
             sub = None if ckpt_path is None else Path(f"{ckpt_path}.{key}")
+            # each stage learns the face sizes it will see: x4 of [x4, x2] maps 32 -> 128, not 64 -> 256
+            stage_sets = _HRSets(
+                hr if d == 1 else imresize(hr, size=(hr.shape[1] // d, hr.shape[2] // d))
+                for d in cascade_stage_sizes(model.order, int(key[1:]))
+            )
             r = train_sr(
                 stage,
-                hr,
+                stage_sets,
                 int(key[1:]),
                 steps=steps,
                 gan_steps=gan_steps,
@@ -297,15 +332,18 @@ def train_sr(
         return result
     scale = int(scale or model.scale)
     fixed = getattr(model, "input_size", None)
-    lr_frames, hr_frames = make_pairs(
-        hr,
-        scale,
-        degradation,
-        seed=seed,
-        copies=degrade_copies if degradation not in (None, "bicubic") else 1,
-        lr_size=fixed,
-    )
-    sampler = _Sampler(lr_frames, hr_frames, scale, fixed or lr_patch, seed)
+    pairs = [
+        make_pairs(
+            hr,
+            scale,
+            degradation,
+            seed=seed,
+            copies=degrade_copies if degradation not in (None, "bicubic") else 1,
+            lr_size=fixed,
+        )
+        for hr in hr_sets
+    ]
+    sampler = _Sampler(pairs, scale, fixed or lr_patch, seed)
     dev = resolve_device(device)
     torch.manual_seed(seed)
     model.to(dev).train()
