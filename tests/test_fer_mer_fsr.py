@@ -51,6 +51,8 @@ def test_predict_reads_only_the_lr_half():
     assert np.array_equal(est.predict(nan_hr), est.predict(lr))
     with pytest.raises(ValueError, match="lr \\| hr"):
         est.fit(lr, y)
+    with pytest.raises(ValueError, match="lr \\| hr"):
+        FSREstimator(LogisticRegression()).fit(lr[:, :1], y)
 
 
 def test_mapping_is_fitted_on_training_subjects_only():
@@ -96,7 +98,10 @@ def test_fsrmer_wraps_a_descriptor_method():
     d = m.base.represent(hr).size
     assert row.shape == (2 * d,) and row.dtype == np.float32
     est = m.estimator(3, seed=0)
-    assert isinstance(est, FSREstimator) and est.n_lr == d
+    assert isinstance(est, FSREstimator) and est.n_lr is None
+    rows = np.stack([row, row * 0.9, row * 1.1, row * 0.8])
+    est.fit(rows, np.array([0, 1, 0, 1]))
+    assert est.n_lr_ == d and est.predict(rows[:, :d]).shape == (4,)
     assert m.cache_params()["base"] == "lbptop"
 
 
@@ -111,8 +116,6 @@ def test_errors_and_registry_entries():
         FeatureSR(restore="edsr")
     with pytest.raises(ConfigError, match="unknown option"):
         FeatureSR(sigma=2)
-    with pytest.raises(ConfigError, match="represent first"):
-        FSRMER().estimator(3)
     cls = make_fsr_mer("lbpsip")
     assert cls.name == "fsr_lbpsip" and cls().base.name == "lbpsip"
     import importlib

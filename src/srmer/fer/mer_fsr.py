@@ -67,9 +67,9 @@ class FSREstimator(ClassifierMixin, BaseEstimator):
     base : estimator
         Classifier with ``fit(X, y[, groups])`` / ``predict(X)`` (e.g. a descriptor method's
         :class:`~srmer.mer.descriptors.DescriptorSVM`); cloned in ``fit``.
-    n_lr : int
-        Length ``D`` of one descriptor: rows are ``[lr (D) | hr (D)]`` in ``fit``; ``predict`` takes
-        ``(N, D)`` or ``(N, 2D)`` rows and reads the first ``D`` columns only.
+    n_lr : int, optional
+        Length ``D`` of one descriptor: rows are ``[lr (D) | hr (D)]`` in ``fit`` (default: half the
+        row); ``predict`` takes ``(N, D)`` or ``(N, 2D)`` rows and reads the first ``D`` columns only.
     alpha : float
         Ridge regularisation of the mapping (on standardised LR descriptors).
     residual : bool
@@ -88,7 +88,7 @@ class FSREstimator(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         base: Any,
-        n_lr: int,
+        n_lr: int | None = None,
         alpha: float = 1.0,
         residual: bool = True,
         train_on: str = "both",
@@ -101,12 +101,14 @@ class FSREstimator(ClassifierMixin, BaseEstimator):
 
     def _split(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
-        if X.shape[1] != 2 * self.n_lr:
+        d = self.n_lr if self.n_lr is not None else X.shape[1] // 2
+        if X.shape[1] != 2 * d or d == 0:
             raise ValueError(
-                f"FSREstimator.fit needs rows [lr | hr] of {2 * self.n_lr} values, got {X.shape[1]}; "
+                f"FSREstimator.fit needs rows [lr | hr] of 2 x {d} values, got {X.shape[1]}; "
                 f"build them with FSRMER.represent_pair"
             )
-        return X[:, : self.n_lr], X[:, self.n_lr :]
+        self.n_lr_ = d
+        return X[:, :d], X[:, d:]
 
     def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> FSREstimator:
         """Fit mapping and classifier on training rows ``X`` (N, 2D), labels ``y``, subjects ``groups``."""
@@ -141,7 +143,7 @@ class FSREstimator(ClassifierMixin, BaseEstimator):
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Labels of rows ``X`` (N, D) or (N, 2D); only the LR descriptor (first D values) is read."""
         X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
-        return self.clf_.predict(self.map(X[:, : self.n_lr]))
+        return self.clf_.predict(self.map(X[:, : self.n_lr_]))
 
 
 class FSRMER(MERMethod):
@@ -185,14 +187,11 @@ class FSRMER(MERMethod):
                 f"mer {self.name}: base={base!r} is a {self.base.kind} method; feature SR wraps "
                 f"descriptor methods (lbptop, lbpsip, lpqtop, hog3d, hogtop, higotop)"
             )
-        self._dim: int | None = None
         super().__init__(base=base, **self.fsr_params, **params)
 
     def represent(self, clip: np.ndarray, onset: int = 0, apex: int | None = None) -> np.ndarray:
         """The base descriptor of the (LR or restored) clip, float32 ``(D,)``."""
-        v = self.base.represent(clip, onset, apex)
-        self._dim = v.size
-        return v
+        return self.base.represent(clip, onset, apex)
 
     def represent_pair(
         self, clip: np.ndarray, hr_clip: np.ndarray, onset: int = 0, apex: int | None = None
@@ -210,15 +209,10 @@ class FSRMER(MERMethod):
     def estimator(self, n_classes: int, seed: int = 0, n_lr: int | None = None) -> FSREstimator:
         """A fresh :class:`FSREstimator` around the base method's classifier.
 
-        ``n_lr`` is the descriptor length; by default the length of the last :meth:`represent`
-        output (the runner represents clips before it fits).
+        ``n_lr`` is the descriptor length; by default the estimator takes half of each training row
+        (rows are made by :meth:`represent_pair`, possibly in other processes).
         """
-        d = n_lr if n_lr is not None else self._dim
-        if d is None:
-            raise ConfigError(
-                f"mer {self.name}: the descriptor length is unknown; call represent first or pass n_lr"
-            )
-        return FSREstimator(self.base.estimator(n_classes, seed), d, **self.fsr_params)
+        return FSREstimator(self.base.estimator(n_classes, seed), n_lr, **self.fsr_params)
 
     def cache_params(self) -> dict[str, Any]:
         """The base descriptor's options (the mapping is fitted per fold, not cached)."""
