@@ -21,8 +21,17 @@ app = typer.Typer(
 )
 datasets_app = typer.Typer(help="Inspect and validate datasets.", no_args_is_help=True)
 cache_app = typer.Typer(help="Inspect or clear a run's stage cache.", no_args_is_help=True)
+sr_app = typer.Typer(
+    help="Train super-resolution models and upscale images or clips.", no_args_is_help=True
+)
+fer_app = typer.Typer(
+    help="Static expression recognition with feature super-resolution (FSR-FER, seed 003).",
+    no_args_is_help=True,
+)
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(cache_app, name="cache")
+app.add_typer(sr_app, name="sr")
+app.add_typer(fer_app, name="fer")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -209,12 +218,126 @@ def cache_clear(
     console.print(f"removed {n} entries")
 
 
+@sr_app.command("train")
+def sr_train(
+    arch: Annotated[
+        str,
+        typer.Argument(
+            help="Architecture name (see `srmer list`; e.g. edsr, rdn_psnr_small, esrgan)."
+        ),
+    ],
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder of HR face images (e.g. data/synthetic/sr_pool), a .txt list or a .npy array. Never test subjects."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Argument(help="Checkpoint to write (BasicSR format); re-running resumes from it."),
+    ],
+    scale: Annotated[int, typer.Option(help="Scale factor.")] = 4,
+    steps: Annotated[int, typer.Option(help="L1 (pixel) pre-training steps.")] = 1000,
+    gan_steps: Annotated[
+        int, typer.Option(help="Perceptual + adversarial steps after pre-training (GAN recipes).")
+    ] = 0,
+    recipe: Annotated[
+        str, typer.Option(help="psnr, srgan, esrgan, realesrgan, nesrganplus or glean.")
+    ] = "psnr",
+    hparams: Annotated[
+        str | None, typer.Option(help="Architecture overrides as JSON, e.g. '{\"num_block\": 8}'.")
+    ] = None,
+    init: Annotated[
+        Path | None, typer.Option(help="Start from this checkpoint (any supported format).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Patches per step.")] = 16,
+    lr_patch: Annotated[int, typer.Option(help="LR patch side.")] = 24,
+    degradation: Annotated[
+        str, typer.Option(help="bicubic or realesrgan (second-order, for Real-ESRGAN).")
+    ] = "bicubic",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Train an SR model on HR faces: L1 pre-training, then perceptual and adversarial losses for GAN recipes."""
+    from srmer.sr.train import train_command
+
+    path = train_command(
+        arch,
+        scale,
+        str(data),
+        str(out),
+        steps=steps,
+        gan_steps=gan_steps,
+        recipe=recipe,
+        hparams=hparams,
+        init=str(init) if init else None,
+        batch_size=batch_size,
+        lr_patch=lr_patch,
+        degradation=degradation,
+        device=device,
+        seed=seed,
+    )
+    console.print(f"checkpoint: {path}")
+
+
+@sr_app.command("upscale")
+def sr_upscale(
+    checkpoint: Annotated[
+        Path,
+        typer.Argument(
+            help="SR checkpoint (BasicSR, mmagic or EDSR-PyTorch format; architecture detected)."
+        ),
+    ],
+    src: Annotated[
+        Path,
+        typer.Argument(
+            help="An image, a folder of frames (a clip) or a .npy clip (T,H,W,3) uint8."
+        ),
+    ],
+    dst: Annotated[Path, typer.Argument(help="Output image, folder or .npy.")],
+    tile: Annotated[
+        int | None,
+        typer.Option(help="Tile side for bounded memory on large inputs (overlapping tiles)."),
+    ] = None,
+    overlap: Annotated[int, typer.Option(help="Tile overlap in LR pixels.")] = 16,
+    batch: Annotated[int, typer.Option(help="Frames per batch.")] = 8,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Super-resolve an image, a folder of frames or a clip with a checkpoint."""
+    from srmer.sr.infer import upscale_path
+
+    written = upscale_path(
+        str(checkpoint), str(src), str(dst), tile=tile, overlap=overlap, batch=batch, device=device
+    )
+    console.print(f"wrote {len(written)} file(s) to {dst}")
+
+
+@fer_app.command("run")
+def fer_run(
+    config: Annotated[
+        Path,
+        typer.Argument(help="FSR-FER config (configs/fer_demo.yaml, configs/seed003_rafdb.yaml)."),
+    ],
+    out: Annotated[
+        Path, typer.Argument(help="Output folder (re-running resumes from its checkpoints).")
+    ],
+) -> None:
+    """Seed 003's experiment: HR classifier, FSR-FER (with/without re-weighting), bicubic and image-SR baselines at x2..x8."""
+    from srmer.fer.evaluate import run_fsr_fer, to_markdown
+
+    tables = run_fsr_fer(str(config), str(out), on_stage=lambda s: err_console.log(s))
+    for name, df in tables.items():
+        console.print(f"\n[bold]{name}[/bold] (accuracy %, test split)")
+        console.print(to_markdown(df, 1), markup=False)
+    console.print(f"\noutputs: {out}")
+
+
 def main() -> None:
     """Entry point: user errors print one clear message (no traceback) and exit with status 2."""
     try:
         app()
     except SrmerError as err:
-        err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False)
+        err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print(
