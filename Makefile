@@ -4,6 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# Passive OpenMP waiting: busy-waiting threads slow small torch operations badly on shared cores.
+export OMP_WAIT_POLICY ?= PASSIVE
+
 .PHONY: demo test test-slow lint format bench clean
 
 $(STAMP): pyproject.toml constraints.txt

@@ -279,14 +279,8 @@ def test_second_order_alignment_follows_flow():
 
 @pytest.mark.parametrize("style", ["basicsr", "mmagic"])
 @pytest.mark.parametrize("name", list(ARCHS))
-def test_load_checkpoint_detects_video_arch(tmp_path, name, style, request):
+def test_load_checkpoint_detects_video_arch(tmp_path, name, style):
     """The package loader unwraps the container, detects the architecture and loads strictly."""
-    if (name, style) == ("edvr", "basicsr"):
-        # srresnet.detect (registered before the video archs) accepts any dict with conv_first/
-        # upconv1/conv_hr/conv_last, including BasicSR EDVR files; reported in docs/video_sr.md.
-        request.applymarker(
-            pytest.mark.xfail(reason="msrresnet.detect claims EDVR keys", strict=False)
-        )
     _, model, _ = _tiny(name)
     sd = model.state_dict()
     if style == "basicsr":
