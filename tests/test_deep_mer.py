@@ -12,7 +12,7 @@ from torch import nn
 
 from srmer.errors import ClipError, ConfigError
 from srmer.mer import registry
-from srmer.mer.deep import ResNet3DMER, linear_interpolate
+from srmer.mer.deep import ResNet3DMER
 from srmer.mer.train import NetClassifier
 
 torch.set_num_threads(1)
@@ -78,12 +78,6 @@ def test_resnet3d_tim_or_fallback():
     # TIM from srmer.video.temporal when present, else linear with a warning: 16 frames either way
     x = ResNet3DMER(size=16).represent(_clip(t=9, seed=3))
     assert x.shape == (3, 16, 16, 16) and np.isfinite(x).all()
-
-
-def test_linear_interpolate_matches_hand_computation():
-    clip = np.arange(4, dtype=np.float32).reshape(4, 1, 1) * 10  # 0, 10, 20, 30
-    out = linear_interpolate(clip, 7)
-    np.testing.assert_allclose(out[:, 0, 0], np.linspace(0, 30, 7), atol=1e-5)
 
 
 @pytest.mark.parametrize("name", DEEP)

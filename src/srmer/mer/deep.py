@@ -19,7 +19,6 @@ See ``docs/deep_mer.md`` for every network's paper, input, defaults and deviatio
 from __future__ import annotations
 
 import inspect
-import logging
 from typing import Any, ClassVar
 
 import cv2
@@ -38,10 +37,8 @@ __all__ = [
     "OffApexNetMER",
     "ResNet3DMER",
     "STSTNetMER",
-    "linear_interpolate",
 ]
 
-log = logging.getLogger(__name__)
 
 _TRAIN_KEYS = {
     "epochs",
@@ -276,43 +273,13 @@ class FeatRefMER(FlowNetMethod):
         return {"input_size": int(self.represent_params["size"]), "lambda_": 0.85}
 
 
-def linear_interpolate(clip: np.ndarray, n_out: int) -> np.ndarray:
-    """Resample a clip to ``n_out`` frames by linear interpolation in time.
-
-    Parameters
-    ----------
-    clip : ndarray
-        ``(T, ...)`` frames, any dtype.
-    n_out : int
-        Number of output frames (first and last frames are kept).
-
-    Returns
-    -------
-    ndarray
-        ``(n_out, ...)`` float32.
-    """
-    clip = np.asarray(clip, dtype=np.float32)
-    t = len(clip)
-    if t == 1:
-        return np.repeat(clip, n_out, axis=0)
-    pos = np.linspace(0, t - 1, n_out)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, t - 1)
-    w = (pos - lo).reshape(-1, *([1] * (clip.ndim - 1))).astype(np.float32)
-    return clip[lo] * (1 - w) + clip[hi] * w
-
-
 def _temporal_normalise(clip: np.ndarray, n_out: int, how: str) -> np.ndarray:
-    if how == "tim":
-        try:
-            from srmer.video.temporal import tim_interpolate
-        except ImportError:
-            log.warning(
-                "srmer.video.temporal.tim_interpolate not available; using linear interpolation"
-            )
-        else:
-            return np.asarray(tim_interpolate(clip, n_out), dtype=np.float32)
-    return linear_interpolate(clip, n_out)
+    """``(n_out, ...)`` float32 frames by TIM or linear interpolation (:mod:`srmer.video.temporal`)."""
+    from srmer.video.temporal import linear_interpolate, tim_interpolate
+
+    # float input keeps the interpolated values unrounded
+    fn = tim_interpolate if how == "tim" else linear_interpolate
+    return np.asarray(fn(np.asarray(clip, dtype=np.float32), n_out), dtype=np.float32)
 
 
 class ResNet3DMER(_NetworkMethod):
