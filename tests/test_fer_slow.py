@@ -14,7 +14,16 @@ def test_fsr_fer_beats_bicubic_at_x8(tmp_path):
     from srmer.fer import run_fsr_fer
     from srmer.fer.config import load_fer_config
 
-    cfg = load_fer_config(CONFIG).model_copy(update={"progress": False})
+    cfg = load_fer_config(CONFIG)
+    # the demo config with a larger budget (40 epochs, 600 FSR iterations of 32 faces): measured
+    # x8 accuracy 15.2% bicubic vs 24.3% FSR-FER (docs/fsr_fer.md); the demo itself gives 15.2 vs 20.0
+    cfg = cfg.model_copy(
+        update={
+            "progress": False,
+            "backbone": cfg.backbone.model_copy(update={"epochs": 40}),
+            "fsr": cfg.fsr.model_copy(update={"iterations": 600, "batch_size": 32}),
+        }
+    )
     tables = run_fsr_fer(cfg, tmp_path)
     t1 = tables["table1"]
     # the HR classifier must have learnt something, or the comparison is meaningless
