@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
 import time
 from dataclasses import dataclass, field
@@ -443,8 +444,15 @@ def prepare_sr_methods(config: Config, cache: Cache, device: str, log) -> dict[s
                     f"SR method {spec.label!r} needs training images or a checkpoint: set `sr_pool:` to a "
                     f"folder of HR faces of identities not in the evaluation data, or give `checkpoint:`"
                 )
-            log(f"preparing SR method {spec.label} (trained once, then cached)")
-            m.prepare(**context)
+            size = config.preprocess.size
+            scales = sorted(
+                {math.ceil(size / r) for r in spec.options.get("resolutions", config.resolutions)}
+            )
+            log(
+                f"preparing SR method {spec.label} for x{', x'.join(map(str, scales))} (trained once, then cached)"
+            )
+            # every factor is trained here, once: workers then only load the cached weights
+            m.prepare(**context, scales=scales)
     return {**context, "models": models}
 
 

@@ -409,7 +409,7 @@ def train_sr(
             {"step": step, "phase": float(gan_phase), "l1": l1.item(), "loss": loss.item()}
         )
         if bar is not None:
-            bar[0].update(bar[1], advance=1, description=f"{bar[2]} l1={float(l1):.4f}")
+            bar[0].update(bar[1], advance=1, description=f"{bar[2]} l1={float(l1.detach()):.4f}")
         if ckpt_path is not None and ((step + 1) % save_every == 0 or step + 1 == total):
             _save(Path(ckpt_path), model, ema, opt_g, net_d, opt_d, sampler, step + 1, result)
     if bar is not None:
