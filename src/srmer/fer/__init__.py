@@ -19,8 +19,8 @@ import importlib
 from typing import Any
 
 __all__ = [
-    "FERConfig",
     "FSRMER",
+    "FERConfig",
     "FeatureCritic",
     "FeatureGenerator",
     "FeatureSR",
