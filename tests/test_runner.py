@@ -186,3 +186,23 @@ def test_temporal_consistency_is_reported_when_asked(tiny_root, tmp_path):
     assert row.tcons >= 0 and row.psnr > 0 and "ssim" not in df.columns
     q = pd.read_csv(tmp_path / "run" / "quality.csv")
     assert {"psnr", "tcons"} <= set(q.columns)
+
+
+def test_feature_sr_wraps_descriptors_and_skips_networks(tiny_root, tmp_path):
+    cfg = _config(
+        tiny_root,
+        tmp_path / "run",
+        resolutions=[16],
+        sr=["bicubic", "fsr"],
+        reference=False,
+        mer=[
+            {"name": "lbptop", "blocks": [2, 2]},
+            {"name": "ststnet", "epochs": 1, "batch_size": 8},
+        ],
+    )
+    df = runner.run(cfg, quiet=True, write_report=False).results
+    cells = set(zip(df.sr, df.mer, strict=True))
+    assert cells == {("bicubic", "lbptop"), ("bicubic", "ststnet"), ("fsr", "lbptop")}
+    # every clip of the fsr cell is predicted (by a per-fold LR->HR mapping and classifier)
+    preds = pd.read_csv(tmp_path / "run" / "predictions.csv")
+    assert len(preds[(preds.sr == "fsr")]) == 12

@@ -122,6 +122,35 @@ def _mer_method(spec: MethodSpec):
     return _memo("mer", spec, lambda: create(spec.name, **spec.kwargs()))
 
 
+def cell_mer(spec: MethodSpec, sr: MethodSpec | None):
+    """The MER method that runs in a (setting, MER) cell, or ``None`` when the pair cannot run.
+
+    Feature-level SR methods (``kind == "feature"``, e.g. ``fsr``) do not restore clips for the MER
+    method: they wrap it (LR descriptors mapped towards HR ones inside each fold). Methods they cannot
+    wrap (networks) have no cell under them.
+    """
+    from srmer.errors import ConfigError
+    from srmer.sr.methods import get_method, get_method_class
+
+    if sr is None or get_method_class(sr.name).kind != "feature":
+        return _mer_method(spec)
+
+    def build():
+        try:
+            return get_method(sr.name, **sr.kwargs()).wrap(_mer_method(spec))
+        except ConfigError:
+            return None
+
+    return _memo(
+        "cell",
+        MethodSpec(
+            name=f"{sr.name}|{spec.name}",
+            options={"sr": sr.model_dump(mode="json"), "mer": spec.model_dump(mode="json")},
+        ),
+        build,
+    )
+
+
 def read_hr_clip(sample: Sample, preprocess: dict[str, Any]) -> np.ndarray:
     """HR face clip ``(T, S, S, 3)`` uint8 of a sample under the ``preprocess`` settings."""
     from srmer.degrade import resize_clip
@@ -213,10 +242,12 @@ def _setting_keys(plan: ClipPlan, sample: Sample) -> dict[str, Any]:
             )
         reprs = {}
         for spec in plan.mer:
-            mer = _mer_method(spec)
+            mer = cell_mer(spec, st.sr)
+            if mer is None:
+                continue
             # only the options that shape the representation: changing the SVM's C keeps the descriptors
             reprs[spec.label] = make_key(
-                "repr", {"name": spec.name, **mer.cache_params()}, [sr_key], mer.version
+                "repr", {"name": mer.name, **mer.cache_params()}, [sr_key], mer.version
             )
         keys["settings"][st.id] = {
             "lr": lr_key,
@@ -246,7 +277,7 @@ def _store_policy(plan: ClipPlan, stage: str, setting: Setting | None = None) ->
         return plan.degradation["name"] != "bicubic"
     from srmer.sr.methods import get_method_class
 
-    return get_method_class(setting.sr.name).kind in ("image", "video", "feature")
+    return get_method_class(setting.sr.name).kind in ("image", "video")
 
 
 class _ClipStages:
@@ -329,11 +360,19 @@ def clip_job(args: tuple[ClipPlan, Sample]) -> dict[str, Any]:
                 out["quality"][st.id] = quality["meta"]
             got = {}
             for spec in plan.mer:
+                if spec.label not in k["repr"]:
+                    continue  # no cell (a feature-SR method that cannot wrap this MER method)
                 hit = cache.load("repr", k["repr"][spec.label])
                 if hit is None:
                     sr = stages.sr(st)
+                    mer = cell_mer(spec, st.sr)
                     t = time.perf_counter()
-                    x = _mer_method(spec).represent(sr, sample.onset_index, sample.apex_index)
+                    if getattr(mer, "needs_hr_pair", False):
+                        x = mer.represent_pair(
+                            sr, stages.hr(), sample.onset_index, sample.apex_index
+                        )
+                    else:
+                        x = mer.represent(sr, sample.onset_index, sample.apex_index)
                     hit = {"x": np.asarray(x, dtype=np.float32)}
                     stages.timings["represent"] = (
                         stages.timings.get("represent", 0.0) + time.perf_counter() - t
@@ -348,13 +387,13 @@ def clip_job(args: tuple[ClipPlan, Sample]) -> dict[str, Any]:
 
 
 def fold_job(
-    args: tuple[MethodSpec, np.ndarray, np.ndarray, np.ndarray, int, int, str],
+    args: tuple[MethodSpec, MethodSpec | None, np.ndarray, np.ndarray, np.ndarray, int, int, str],
 ) -> np.ndarray:
     """LOSO predictions of one (dataset, setting, MER) cell."""
     from srmer.eval.protocol import loso_predict
 
-    spec, X, y, groups, n_classes, seed, checkpoints = args
-    mer = _mer_method(spec)
+    spec, sr_spec, X, y, groups, n_classes, seed, checkpoints = args
+    mer = cell_mer(spec, sr_spec)
 
     def make():
         est = mer.estimator(n_classes, seed)
@@ -565,11 +604,14 @@ def run(
             cells, jobs, keys = [], [], []
             for st in settings:
                 for spec in config.mer:
+                    if spec.label not in per_clip[kept[0]]["repr"][st.id]:
+                        continue
                     X = np.stack([per_clip[i]["repr"][st.id][spec.label] for i in kept])
                     fkey = make_key(
                         "fold",
                         {
                             "mer": spec.model_dump(mode="json"),
+                            "sr": st.sr.model_dump(mode="json") if st.sr is not None else None,
                             "seed": config.seed,
                             "protocol": config.protocol,
                         },
@@ -583,6 +625,7 @@ def run(
                     jobs.append(
                         (
                             spec,
+                            st.sr,
                             X,
                             y,
                             groups,

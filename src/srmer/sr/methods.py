@@ -97,6 +97,7 @@ SR_METHODS: dict[str, str] = {
     "iconvsr": "srmer.sr.video:IconVSRMethod",
     "basicvsrpp": "srmer.sr.video:BasicVSRPPMethod",
     "realbasicvsr": "srmer.sr.video:RealBasicVSRMethod",
+    "fsr": "srmer.fer.mer_fsr:FeatureSR",
 }
 
 
