@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 #: the demo dataset's size (kept small so `make demo` stays within minutes on 2 cores)
-DEMO_DATASET = {"n_subjects": 10, "clips_per_subject": 8, "n_frames": 24, "seed": 0}
+DEMO_DATASET = {"n_subjects": 8, "clips_per_subject": 8, "n_frames": 16, "seed": 0}
 DEMO_POOL = {"n_identities": 12, "frames_per_identity": 12, "seed": 0}
 
 
