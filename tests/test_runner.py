@@ -206,3 +206,15 @@ def test_feature_sr_wraps_descriptors_and_skips_networks(tiny_root, tmp_path):
     # every clip of the fsr cell is predicted (by a per-fold LR->HR mapping and classifier)
     preds = pd.read_csv(tmp_path / "run" / "predictions.csv")
     assert len(preds[(preds.sr == "fsr")]) == 12
+
+
+def test_ray_executor_runs_a_grid_like_the_local_one(tiny_root, tmp_path):
+    pytest.importorskip("ray")
+    local = runner.run(
+        _config(tiny_root, tmp_path / "local", resolutions=[16]), quiet=True, write_report=False
+    )
+    cfg = _config(
+        tiny_root, tmp_path / "ray", resolutions=[16], executor={"kind": "ray", "workers": 2}
+    )
+    remote = runner.run(cfg, quiet=True, write_report=False)
+    pd.testing.assert_frame_equal(local.results, remote.results)
