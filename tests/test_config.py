@@ -51,7 +51,8 @@ def test_demo_config_is_valid():
     names = [s.name for s in settings]
     assert names[0] == "256x256"
     assert {"16x16", "16to256", "128x128", "128to256"} <= set(names)
-    assert len(settings) == 1 + len(cfg.resolutions) * len(cfg.sr)
+    per_sr = [len(s.options.get("resolutions", cfg.resolutions)) for s in cfg.sr]
+    assert len(settings) == 1 + sum(per_sr)
 
 
 def test_sr_method_restricted_to_some_resolutions():
