@@ -32,10 +32,15 @@ def _single_threaded_children() -> Iterator[None]:
 
 
 def _worker_init() -> None:
-    # OpenCV and torch start their own thread pools; one thread each per worker process.
+    # One thread per worker for every pool a library may start: BLAS (OpenBLAS threads spin while
+    # waiting, so two workers x two BLAS threads on two cores made bicubic resizing 4x slower),
+    # OpenMP, OpenCV and torch. The pool starts its processes lazily, after the environment set in
+    # _single_threaded_children may be gone, so limit the pools here, in the worker itself.
     import cv2
     import torch
+    from threadpoolctl import threadpool_limits
 
+    threadpool_limits(1)
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
 
