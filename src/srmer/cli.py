@@ -51,7 +51,7 @@ def _print_table(run_dir: Path) -> None:
     for ds in results["dataset"].unique():
         console.print(f"\n[bold]{ds}[/bold]: WAR (LOSO)")
         if markdown_table is not None:
-            console.print(markdown_table(results, ds), markup=False)
+            console.print(markdown_table(results, ds), markup=False, soft_wrap=True)
         else:
             pivot = results[results.dataset == ds].pivot_table(
                 index=["setting", "sr"], columns="mer", values="war", sort=False
