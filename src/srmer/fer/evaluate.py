@@ -424,7 +424,73 @@ def run_fsr_fer(
         "tables": {k: json.loads(v.to_json(orient="index")) for k, v in tables.items()},
     }
     (out / "results.json").write_text(json.dumps(summary, indent=2, default=str))
+    write_fer_report(out, tables, summary)
     return tables
+
+
+_TABLE_CAPTIONS = {
+    "table1": "Table 1 (seed 003): accuracy (%) on the test split at each down-sampling factor: "
+    "bicubic up-sampling then the HR classifier, image SR methods then the HR classifier, and FSR-FER "
+    "(LR features super-resolved, then the HR classifier).",
+    "table2": "Table 2 (seed 003): FSR-FER with and without classification-aware re-weighting "
+    "w = (sigma - p)^r.",
+}
+
+
+def write_fer_report(
+    out_dir: str | os.PathLike, tables: dict[str, pd.DataFrame], summary: dict
+) -> Path:
+    """Self-contained ``report.html`` of an FSR-FER run: the tables, the loss curves and the config.
+
+    Parameters
+    ----------
+    out_dir : path
+        The run's output folder (``loss_curves.png`` is embedded when present).
+    tables : dict of DataFrame
+        ``table1`` (and ``table2``) as returned by :func:`run_fsr_fer`.
+    summary : dict
+        The run summary written to ``results.json``.
+    """
+    import base64
+    import html
+
+    from srmer.bench.cache import atomic_write_text
+
+    out = Path(out_dir)
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>srmer FSR-FER report</title>",
+        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border-bottom:1px solid #ccc;"
+        "padding:4px 10px;text-align:right}caption{text-align:left;font-weight:bold;margin:.5em 0}"
+        "pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head><body>",
+        "<h1>FSR-FER: feature super-resolution for static expression recognition</h1>",
+        f"<p>{summary.get('n_train')} training and {summary.get('n_test')} test faces, classes: "
+        f"{html.escape(', '.join(summary.get('classes', [])))}. Accuracy in % (seed 003, Jing et al.).</p>",
+    ]
+    for name, df in tables.items():
+        caption = html.escape(_TABLE_CAPTIONS.get(name, name))
+        table = df.to_html(float_format=lambda v: f"{v:.1f}", na_rep="", border=0)
+        cut = table.index(">") + 1  # after the opening <table ...> tag
+        parts.append(f"{table[:cut]}<caption>{caption}</caption>{table[cut:]}")
+    curves = out / "loss_curves.png"
+    if curves.is_file():
+        b64 = base64.b64encode(curves.read_bytes()).decode()
+        parts.append(
+            "<h2>Training losses</h2><p>Backbone and FSR-FER training curves (critic and "
+            "generator losses per iteration).</p>"
+        )
+        parts.append(
+            f"<img alt='loss curves' style='max-width:100%' src='data:image/png;base64,{b64}'>"
+        )
+    parts.append(
+        "<h2>Configuration</h2><pre>"
+        + html.escape(json.dumps(summary.get("config", {}), indent=2, default=str))
+        + "</pre>"
+    )
+    parts.append("</body></html>")
+    path = out / "report.html"
+    atomic_write_text(path, "\n".join(parts))
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
