@@ -188,6 +188,36 @@ class Range255(nn.Module):
         return x / self.rgb_range
 
 
+class EDSRPyTorchLayout(Range255):
+    """The EDSR-PyTorch model layout shared by its EDSR and RCAN (0..255 weights).
+
+    Keys: ``sub_mean``, ``head.0``, ``body.N...`` (the family's blocks, then one conv),
+    ``tail.0`` (upsampler), ``tail.1``, ``add_mean``; global residual over the body.
+    """
+
+    def _build_layout(
+        self,
+        scale: int,
+        num_in_ch: int,
+        num_out_ch: int,
+        num_feat: int,
+        img_range: float,
+        blocks: list[nn.Module],
+    ) -> None:
+        self.scale = scale
+        self.rgb_range = img_range
+        self.sub_mean = MeanShift(img_range, sign=-1)
+        self.add_mean = MeanShift(img_range, sign=1)
+        self.head = nn.Sequential(conv3x3(num_in_ch, num_feat))
+        self.body = nn.Sequential(*blocks, conv3x3(num_feat, num_feat))
+        self.tail = nn.Sequential(Upsample(scale, num_feat), conv3x3(num_feat, num_out_ch))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.head(self.sub_mean(self.to_range(x)))
+        res = self.body(x) + x
+        return self.from_range(self.add_mean(self.tail(res)))
+
+
 def never(_sd: StateDict) -> None:
     """``detect`` of named configurations: detection is done once, by the family's main spec."""
     return None

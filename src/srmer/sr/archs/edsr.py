@@ -24,8 +24,7 @@ from torch import Tensor, nn
 from srmer.sr.archs.base import ArchSpec, StateDict
 from srmer.sr.archs.common import (
     DIV2K_RGB_MEAN,
-    MeanShift,
-    Range255,
+    EDSRPyTorchLayout,
     ResidualBlockNoBN,
     Upsample,
     conv3x3,
@@ -95,7 +94,7 @@ class ResBlockPT(nn.Module):
         return x + out if self.res_scale == 1 else x + out * self.res_scale
 
 
-class EDSROfficial(Range255):
+class EDSROfficial(EDSRPyTorchLayout):
     """EDSR with EDSR-PyTorch key names (weights trained on 0..255); same arguments as :class:`EDSR`."""
 
     def __init__(
@@ -109,20 +108,8 @@ class EDSROfficial(Range255):
         img_range: float = 255.0,
     ) -> None:
         super().__init__()
-        self.scale = scale
-        self.rgb_range = img_range
-        self.sub_mean = MeanShift(img_range, sign=-1)
-        self.add_mean = MeanShift(img_range, sign=1)
-        self.head = nn.Sequential(conv3x3(num_in_ch, num_feat))
-        body: list[nn.Module] = [ResBlockPT(num_feat, res_scale) for _ in range(num_block)]
-        body.append(conv3x3(num_feat, num_feat))
-        self.body = nn.Sequential(*body)
-        self.tail = nn.Sequential(Upsample(scale, num_feat), conv3x3(num_feat, num_out_ch))
-
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.head(self.sub_mean(self.to_range(x)))
-        res = self.body(x) + x
-        return self.from_range(self.add_mean(self.tail(res)))
+        blocks = [ResBlockPT(num_feat, res_scale) for _ in range(num_block)]
+        self._build_layout(scale, num_in_ch, num_out_ch, num_feat, img_range, blocks)
 
 
 def build(scale: int = 4, key_style: str = "basicsr", **hp: Any) -> nn.Module:

@@ -24,8 +24,7 @@ from torch import Tensor, nn
 from srmer.sr.archs.base import ArchSpec, StateDict
 from srmer.sr.archs.common import (
     DIV2K_RGB_MEAN,
-    MeanShift,
-    Range255,
+    EDSRPyTorchLayout,
     Upsample,
     conv3x3,
     count_indexed,
@@ -177,7 +176,7 @@ class ResidualGroupOfficial(nn.Module):
         return x + self.body(x)
 
 
-class RCANOfficial(Range255):
+class RCANOfficial(EDSRPyTorchLayout):
     """RCAN with yulunzhang/RCAN (EDSR-PyTorch) key names; same arguments as :class:`RCAN`."""
 
     def __init__(
@@ -194,22 +193,10 @@ class RCANOfficial(Range255):
     ) -> None:
         super().__init__()
         del res_scale  # the official RCAB ignores it
-        self.scale = scale
-        self.rgb_range = img_range
-        self.sub_mean = MeanShift(img_range, sign=-1)
-        self.add_mean = MeanShift(img_range, sign=1)
-        self.head = nn.Sequential(conv3x3(num_in_ch, num_feat))
-        body: list[nn.Module] = [
+        blocks = [
             ResidualGroupOfficial(num_feat, num_block, squeeze_factor) for _ in range(num_group)
         ]
-        body.append(conv3x3(num_feat, num_feat))
-        self.body = nn.Sequential(*body)
-        self.tail = nn.Sequential(Upsample(scale, num_feat), conv3x3(num_feat, num_out_ch))
-
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.head(self.sub_mean(self.to_range(x)))
-        res = self.body(x) + x
-        return self.from_range(self.add_mean(self.tail(res)))
+        self._build_layout(scale, num_in_ch, num_out_ch, num_feat, img_range, blocks)
 
 
 def build(scale: int = 4, key_style: str = "basicsr", **hp: Any) -> nn.Module:
