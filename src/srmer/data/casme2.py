@@ -18,9 +18,7 @@ from pathlib import Path
 
 from srmer.data.sample import SampleSet
 from srmer.data.sheets import (
-    BAD_ANNOTATION,
     ClipRecord,
-    Problem,
     Scan,
     attach_frames,
     build_sample_set,
@@ -28,9 +26,11 @@ from srmer.data.sheets import (
     check_apex,
     find_dir,
     find_files,
+    given_sheet,
+    incomplete_row_problem,
     mark_duplicates,
     mark_unknown_emotions,
-    parse_int,
+    parse_onset_offset,
     read_sheet,
     require_columns,
 )
@@ -67,13 +67,7 @@ def find_sheet(root: Path, sheet: str | Path | None = None) -> Path:
     """The coding sheet to use: ``sheet`` if given (relative to ``root`` or absolute), else the newest
     ``CASME2*coding*`` file at ``root`` or up to two folders below."""
     if sheet is not None:
-        p = Path(sheet)
-        p = p if p.is_absolute() else root / p
-        if not p.is_file():
-            raise DatasetError(
-                f"CASME II coding sheet {p} does not exist; pass the path of the .xlsx file"
-            )
-        return p
+        return given_sheet(root, sheet, "CASME II coding sheet")
     found = find_files(root, SHEET_PATTERNS)
     if not found:
         raise DatasetError(
@@ -137,32 +131,16 @@ def scan_casme2(root: str | Path, variant: str = "auto", sheet: str | Path | Non
         subject_txt, clip = cell(row, cols["subject"]), cell(row, cols["filename"])
         if not subject_txt and not clip:
             continue  # blank trailing rows
+        row_number = int(i) + 2  # Excel row: header on row 1
         rec = ClipRecord(
             subject=subject_id(subject_txt),
             clip=clip,
             emotion=cell(row, cols["emotion"]).lower(),
-            extra={"action_units": cell(row, cols["aus"]), "sheet_row": int(i) + 2},
+            extra={"action_units": cell(row, cols["aus"]), "sheet_row": row_number},
         )
-        for field in ("onset", "offset"):
-            raw = cell(row, cols[field])
-            value = parse_int(raw)
-            if value is None:
-                rec.problems.append(
-                    Problem(
-                        BAD_ANNOTATION,
-                        f"{cols[field]} {raw!r} is not a frame number (row {int(i) + 2})",
-                        f"correct it in {what}",
-                    )
-                )
-            setattr(rec, field, value)
+        parse_onset_offset(rec, row, cols, what, row_number)
         if not subject_txt or not clip:
-            rec.problems.append(
-                Problem(
-                    BAD_ANNOTATION,
-                    f"row {int(i) + 2} lacks Subject or Filename",
-                    f"complete the row in {what}",
-                )
-            )
+            rec.problems.append(incomplete_row_problem(what, row_number))
         else:
             attach_frames(rec, frames_root / f"sub{rec.subject}" / clip, pattern, what)
         check_apex(rec, cell(row, cols["apex"]), what)

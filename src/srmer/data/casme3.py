@@ -24,7 +24,6 @@ from pathlib import Path
 
 from srmer.data.sample import SampleSet
 from srmer.data.sheets import (
-    BAD_ANNOTATION,
     MISSING_FOLDER,
     ClipRecord,
     Problem,
@@ -34,9 +33,10 @@ from srmer.data.sheets import (
     cell,
     check_apex,
     find_files,
+    given_sheet,
     mark_duplicates,
     mark_unknown_emotions,
-    parse_int,
+    parse_onset_offset,
     read_sheet_with_preamble,
     require_columns,
 )
@@ -61,13 +61,7 @@ LAYOUTS = ("auto", "videos", "clips")
 def find_sheet(root: Path, sheet: str | Path | None = None) -> Path:
     """``sheet`` if given, else the part A micro-expression label sheet under ``root`` (newest name)."""
     if sheet is not None:
-        p = Path(sheet)
-        p = p if p.is_absolute() else root / p
-        if not p.is_file():
-            raise DatasetError(
-                f"CAS(ME)^3 label sheet {p} does not exist; pass the path of the .xlsx file"
-            )
-        return p
+        return given_sheet(root, sheet, "CAS(ME)^3 label sheet")
     found = [p for p in find_files(root, SHEET_PATTERNS, depth=3) if "mae" not in p.name.lower()]
     if not found:
         raise DatasetError(
@@ -153,18 +147,7 @@ def scan_casme3(root: str | Path, sheet: str | Path | None = None, layout: str =
                 "sheet_row": int(i) + 2,
             },
         )
-        for field in ("onset", "offset"):
-            raw = cell(row, cols[field])
-            value = parse_int(raw)
-            if value is None:
-                rec.problems.append(
-                    Problem(
-                        BAD_ANNOTATION,
-                        f"{cols[field]} {raw!r} is not a frame number",
-                        f"correct it in {what}",
-                    )
-                )
-            setattr(rec, field, value)
+        parse_onset_offset(rec, row, cols, what)
         if video_root is not None:
             sdir = subjects.get(subject.lower())
             vdir = _dirs_ci(sdir).get(video.lower()) if sdir is not None else None

@@ -18,18 +18,18 @@ from pathlib import Path
 
 from srmer.data.sample import SampleSet
 from srmer.data.sheets import (
-    BAD_ANNOTATION,
     ClipRecord,
-    Problem,
     Scan,
     attach_frames,
     build_sample_set,
     cell,
     check_apex,
     find_files,
+    given_sheet,
+    incomplete_row_problem,
     mark_duplicates,
     mark_unknown_emotions,
-    parse_int,
+    parse_onset_offset,
     read_sheet_with_preamble,
     require_columns,
 )
@@ -53,13 +53,7 @@ SHEET_NAME = "MICRO_ONLY"
 def find_sheet(root: Path, sheet: str | Path | None = None) -> Path:
     """``sheet`` if given, else the newest ``SAMM_Micro_FACS_Codes*`` file at ``root`` or below."""
     if sheet is not None:
-        p = Path(sheet)
-        p = p if p.is_absolute() else root / p
-        if not p.is_file():
-            raise DatasetError(
-                f"SAMM coding sheet {p} does not exist; pass the path of the .xlsx file"
-            )
-        return p
+        return given_sheet(root, sheet, "SAMM coding sheet")
     found = find_files(root, SHEET_PATTERNS)
     if not found:
         raise DatasetError(
@@ -120,24 +114,9 @@ def scan_samm(
                 "sheet_index": int(i),
             },
         )
-        for field in ("onset", "offset"):
-            raw = cell(row, cols[field])
-            value = parse_int(raw)
-            if value is None:
-                rec.problems.append(
-                    Problem(
-                        BAD_ANNOTATION,
-                        f"{cols[field]} {raw!r} is not a frame number",
-                        f"correct it in {what}",
-                    )
-                )
-            setattr(rec, field, value)
+        parse_onset_offset(rec, row, cols, what)
         if not subject_txt or not clip:
-            rec.problems.append(
-                Problem(
-                    BAD_ANNOTATION, "row lacks Subject or Filename", f"complete the row in {what}"
-                )
-            )
+            rec.problems.append(incomplete_row_problem(what))
         else:
             attach_frames(rec, frames_root / rec.subject / clip, FRAME, what)
         check_apex(rec, cell(row, cols["apex"]), what)

@@ -230,6 +230,68 @@ def parse_int(text: str) -> int | None:
     return None
 
 
+def parse_onset_offset(
+    rec: ClipRecord,
+    row,
+    cols: Mapping[str, str | None],
+    what: str,
+    row_number: int | None = None,
+) -> None:
+    """Set ``rec.onset`` and ``rec.offset`` from a sheet row, recording cells that are not numbers.
+
+    A cell that is not a frame number (see :func:`parse_int`) leaves the field ``None`` and adds a fatal
+    :data:`BAD_ANNOTATION` problem naming the column and the cell's text.
+
+    Parameters
+    ----------
+    rec : ClipRecord
+        The row's record; its ``onset``, ``offset`` and ``problems`` are updated.
+    row : pandas.Series
+        The sheet row.
+    cols : mapping
+        Field -> column name, as returned by :func:`require_columns`; must hold ``onset`` and
+        ``offset``.
+    what : str
+        Where the annotation came from (e.g. ``"the sheet X.xlsx"``), for the fix message.
+    row_number : int, optional
+        Spreadsheet row number; when given, the message names it (``(row 5)``).
+    """
+    where = "" if row_number is None else f" (row {row_number})"
+    for name in ("onset", "offset"):
+        raw = cell(row, cols[name])
+        value = parse_int(raw)
+        if value is None:
+            rec.problems.append(
+                Problem(
+                    BAD_ANNOTATION,
+                    f"{cols[name]} {raw!r} is not a frame number{where}",
+                    f"correct it in {what}",
+                )
+            )
+        setattr(rec, name, value)
+
+
+def incomplete_row_problem(what: str, row_number: int | None = None) -> Problem:
+    """The fatal problem of a sheet row that has a Subject or a Filename cell but not both.
+
+    Parameters
+    ----------
+    what : str
+        Where the row is (e.g. ``"the sheet X.xlsx"``), for the fix message.
+    row_number : int, optional
+        Spreadsheet row number; when given, the message names it (``row 5 lacks ...``).
+
+    Returns
+    -------
+    Problem
+        A :data:`BAD_ANNOTATION` problem asking to complete the row.
+    """
+    row = "row" if row_number is None else f"row {row_number}"
+    return Problem(
+        BAD_ANNOTATION, f"{row} lacks Subject or Filename", f"complete the row in {what}"
+    )
+
+
 def list_frames(folder: Path, pattern: re.Pattern[str]) -> dict[int, Path]:
     """Frame files in a folder by frame number, from one directory listing (no image is read).
 
@@ -442,6 +504,35 @@ def find_dir(root: Path, names: Iterable[str], depth: int = 2) -> Path | None:
                 continue
         level = nxt
     return None
+
+
+def given_sheet(root: Path, sheet: str | Path, label: str) -> Path:
+    """The annotation sheet a user passed with ``sheet=``, checked to exist.
+
+    Parameters
+    ----------
+    root : Path
+        Dataset root; a relative ``sheet`` is taken from here.
+    sheet : str or Path
+        The path as passed, absolute or relative to ``root``.
+    label : str
+        What the sheet is, for the message (e.g. ``"CASME II coding sheet"``).
+
+    Returns
+    -------
+    Path
+        The sheet's path.
+
+    Raises
+    ------
+    DatasetError
+        No file at that path; the message names the path and asks for the .xlsx file.
+    """
+    p = Path(sheet)
+    p = p if p.is_absolute() else root / p
+    if not p.is_file():
+        raise DatasetError(f"{label} {p} does not exist; pass the path of the .xlsx file")
+    return p
 
 
 def find_files(root: Path, patterns: Iterable[str], depth: int = 2) -> list[Path]:
