@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -171,6 +172,37 @@ def init_weights(module: nn.Module, scale: float = 0.1) -> None:
                 m.bias.data.zero_()
 
 
+class BasicSRLayout(nn.Module):
+    """The BasicSR model layout shared by its EDSR and RCAN (0..1 input, internal mean / 255 scaling).
+
+    Keys: ``conv_first``, ``body.N...`` (the family's blocks), ``conv_after_body``, ``upsample``
+    (:class:`Upsample`), ``conv_last``; global residual over the body. The DIV2K mean is a plain
+    attribute, as in BasicSR, so it is not a state_dict key.
+
+    Subclasses call :meth:`_build_head`, assign ``self.body``, then call :meth:`_build_tail`: the
+    modules are created (and, under a fixed seed, initialised) in BasicSR's order.
+    """
+
+    body: nn.Module
+
+    def _build_head(self, num_in_ch: int, num_feat: int, img_range: float) -> None:
+        self.img_range = img_range
+        self.mean = torch.tensor(DIV2K_RGB_MEAN).view(1, 3, 1, 1)
+        self.conv_first = conv3x3(num_in_ch, num_feat)
+
+    def _build_tail(self, scale: int, num_feat: int, num_out_ch: int) -> None:
+        self.scale = scale
+        self.conv_after_body = conv3x3(num_feat, num_feat)
+        self.upsample = Upsample(scale, num_feat)
+        self.conv_last = conv3x3(num_feat, num_out_ch)
+
+    def forward(self, x: Tensor) -> Tensor:
+        mean = self.mean.to(x)
+        x = self.conv_first((x - mean) * self.img_range)
+        res = self.conv_after_body(self.body(x)) + x
+        return self.conv_last(self.upsample(res)) / self.img_range + mean
+
+
 class Range255(nn.Module):
     """Mixin-like helper: models whose official weights expect 0..255 input.
 
@@ -216,6 +248,70 @@ class EDSRPyTorchLayout(Range255):
         x = self.head(self.sub_mean(self.to_range(x)))
         res = self.body(x) + x
         return self.from_range(self.add_mean(self.tail(res)))
+
+
+def by_key_style(
+    key_style: str, basicsr: type[nn.Module], official: type[nn.Module]
+) -> type[nn.Module]:
+    """The class for ``key_style``: ``"basicsr"`` (BasicSR names) or ``"official"`` (EDSR-PyTorch's)."""
+    classes = {"basicsr": basicsr, "official": official}
+    if key_style not in classes:
+        raise ValueError(f"key_style must be 'basicsr' or 'official', not {key_style!r}")
+    return classes[key_style]
+
+
+# Per key style: every key's prefix, the first conv, the upsampler's prefix and the last conv.
+_LAYOUT_KEYS: dict[str, tuple[tuple[str, ...], str, str, str]] = {
+    "basicsr": (
+        ("conv_first.", "body.", "conv_after_body.", "upsample.", "conv_last."),
+        "conv_first.weight",
+        "upsample.",
+        "conv_last.weight",
+    ),
+    "official": (
+        ("sub_mean.", "add_mean.", "head.", "body.", "tail."),
+        "head.0.weight",
+        "tail.0.",
+        "tail.1.weight",
+    ),
+}
+
+
+def detect_layout(
+    sd: StateDict, key_style: str, family: Callable[[int], dict[str, Any]]
+) -> dict[str, Any] | None:
+    """Hyper-parameters of a :class:`BasicSRLayout` or :class:`EDSRPyTorchLayout` state_dict.
+
+    Parameters
+    ----------
+    sd : StateDict
+        Already recognised by the family's signature keys.
+    key_style : str
+        ``"basicsr"`` (:class:`BasicSRLayout`) or ``"official"`` (:class:`EDSRPyTorchLayout`).
+    family : callable
+        ``family(num_feat)`` -> the family's own hyper-parameters (block counts, ...).
+
+    Returns
+    -------
+    dict or None
+        ``scale``, ``key_style``, ``num_feat``, then ``family(num_feat)``, then ``num_in_ch`` and
+        ``num_out_ch``; ``None`` when a key lies outside the layout or the upsampler is not one.
+    """
+    prefixes, first, upsampler, last = _LAYOUT_KEYS[key_style]
+    if not only_prefixes(sd, *prefixes):
+        return None
+    nf = sd[first].shape[0]
+    scale = upsampler_scale(sd, upsampler, nf)
+    if scale is None:
+        return None
+    return {
+        "scale": scale,
+        "key_style": key_style,
+        "num_feat": nf,
+        **family(nf),
+        "num_in_ch": sd[first].shape[1],
+        "num_out_ch": sd[last].shape[0],
+    }
 
 
 def never(_sd: StateDict) -> None:

@@ -16,28 +16,27 @@ pixel-shuffle tail stacks x2 stages); official checkpoints exist for x2, x3 and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from srmer.sr.archs.base import ArchSpec, StateDict
 from srmer.sr.archs.common import (
-    DIV2K_RGB_MEAN,
+    BasicSRLayout,
     EDSRPyTorchLayout,
     ResidualBlockNoBN,
-    Upsample,
+    by_key_style,
     conv3x3,
     count_indexed,
+    detect_layout,
     has_keys,
     make_layer,
     never,
-    only_prefixes,
-    upsampler_scale,
 )
 
 
-class EDSR(nn.Module):
+class EDSR(BasicSRLayout):
     """EDSR with BasicSR key names.
 
     Parameters
@@ -63,20 +62,9 @@ class EDSR(nn.Module):
         img_range: float = 255.0,
     ) -> None:
         super().__init__()
-        self.scale = scale
-        self.img_range = img_range
-        self.mean = torch.tensor(DIV2K_RGB_MEAN).view(1, 3, 1, 1)
-        self.conv_first = conv3x3(num_in_ch, num_feat)
+        self._build_head(num_in_ch, num_feat, img_range)
         self.body = make_layer(ResidualBlockNoBN, num_block, num_feat=num_feat, res_scale=res_scale)
-        self.conv_after_body = conv3x3(num_feat, num_feat)
-        self.upsample = Upsample(scale, num_feat)
-        self.conv_last = conv3x3(num_feat, num_out_ch)
-
-    def forward(self, x: Tensor) -> Tensor:
-        mean = self.mean.to(x)
-        x = self.conv_first((x - mean) * self.img_range)
-        res = self.conv_after_body(self.body(x)) + x
-        return self.conv_last(self.upsample(res)) / self.img_range + mean
+        self._build_tail(scale, num_feat, num_out_ch)
 
 
 class ResBlockPT(nn.Module):
@@ -114,11 +102,7 @@ class EDSROfficial(EDSRPyTorchLayout):
 
 def build(scale: int = 4, key_style: str = "basicsr", **hp: Any) -> nn.Module:
     """Build EDSR; ``key_style`` is ``"basicsr"`` or ``"official"`` (EDSR-PyTorch)."""
-    if key_style == "basicsr":
-        return EDSR(scale=scale, **hp)
-    if key_style == "official":
-        return EDSROfficial(scale=scale, **hp)
-    raise ValueError(f"key_style must be 'basicsr' or 'official', not {key_style!r}")
+    return by_key_style(key_style, EDSR, EDSROfficial)(scale=scale, **hp)
 
 
 def _res_scale(nf: int) -> float:
@@ -135,72 +119,48 @@ def detect(sd: StateDict) -> dict[str, Any] | None:
         "conv_after_body.weight",
         "upsample.0.weight",
     ):
-        if not only_prefixes(
-            sd, "conv_first.", "body.", "conv_after_body.", "upsample.", "conv_last."
-        ):
+        if any(".residual_group." in k for k in sd):  # RCAN
             return None
-        if any(".residual_group." in k for k in sd):
-            return None
-        nf = sd["conv_first.weight"].shape[0]
-        scale = upsampler_scale(sd, "upsample.", nf)
-        if scale is None:
-            return None
-        return {
-            "scale": scale,
-            "key_style": "basicsr",
-            "num_feat": nf,
-            "num_block": count_indexed(sd, r"^body\.(\d+)\.conv1\.weight$"),
-            "res_scale": _res_scale(nf),
-            "num_in_ch": sd["conv_first.weight"].shape[1],
-            "num_out_ch": sd["conv_last.weight"].shape[0],
-        }
-    if has_keys(sd, "sub_mean.weight", "head.0.weight", "body.0.body.0.weight", "tail.0.0.weight"):
+        style, blocks = "basicsr", r"^body\.(\d+)\.conv1\.weight$"
+    elif has_keys(
+        sd, "sub_mean.weight", "head.0.weight", "body.0.body.0.weight", "tail.0.0.weight"
+    ):
         if "body.0.body.0.body.0.weight" in sd:  # RCAN nests one level deeper
             return None
-        if not only_prefixes(sd, "sub_mean.", "add_mean.", "head.", "body.", "tail."):
-            return None
-        nf = sd["head.0.weight"].shape[0]
-        scale = upsampler_scale(sd, "tail.0.", nf)
-        if scale is None:
-            return None
-        return {
-            "scale": scale,
-            "key_style": "official",
-            "num_feat": nf,
-            "num_block": count_indexed(sd, r"^body\.(\d+)\.body\.0\.weight$"),
-            "res_scale": _res_scale(nf),
-            "num_in_ch": sd["head.0.weight"].shape[1],
-            "num_out_ch": sd["tail.1.weight"].shape[0],
-        }
-    return None
+        style, blocks = "official", r"^body\.(\d+)\.body\.0\.weight$"
+    else:
+        return None
+    return detect_layout(
+        sd,
+        style,
+        lambda nf: {"num_block": count_indexed(sd, blocks), "res_scale": _res_scale(nf)},
+    )
 
 
-_SCALES = (2, 3, 4, 8, 16)
-_DESC = "EDSR (Lim et al. 2017)"
+_BASELINE = {"num_feat": 64, "num_block": 16, "res_scale": 1.0}
+_LARGE = {"num_feat": 256, "num_block": 32, "res_scale": 0.1}
+
+
+def _spec(
+    name: str,
+    detect: Callable[[StateDict], dict[str, Any] | None],
+    detail: str,
+    defaults: dict[str, Any],
+) -> ArchSpec:
+    """One EDSR configuration (all build with :func:`build` at the same native scales); ``detail``
+    follows the paper's name in the description."""
+    return ArchSpec(
+        name,
+        build,
+        (2, 3, 4, 8, 16),
+        detect,
+        description=f"EDSR (Lim et al. 2017){detail}",
+        defaults=defaults,
+    )
+
 
 SPECS: list[ArchSpec] = [
-    ArchSpec(
-        "edsr",
-        build,
-        _SCALES,
-        detect,
-        description=f"{_DESC}, baseline 16 blocks x 64; key_style basicsr|official",
-        defaults={"num_feat": 64, "num_block": 16, "res_scale": 1.0},
-    ),
-    ArchSpec(
-        "edsr_baseline",
-        build,
-        _SCALES,
-        never,
-        description=f"{_DESC} baseline: 16 blocks, 64 features, res_scale 1.0",
-        defaults={"num_feat": 64, "num_block": 16, "res_scale": 1.0},
-    ),
-    ArchSpec(
-        "edsr_large",
-        build,
-        _SCALES,
-        never,
-        description=f"{_DESC} large: 32 blocks, 256 features, res_scale 0.1",
-        defaults={"num_feat": 256, "num_block": 32, "res_scale": 0.1},
-    ),
+    _spec("edsr", detect, ", baseline 16 blocks x 64; key_style basicsr|official", _BASELINE),
+    _spec("edsr_baseline", never, " baseline: 16 blocks, 64 features, res_scale 1.0", _BASELINE),
+    _spec("edsr_large", never, " large: 32 blocks, 256 features, res_scale 0.1", _LARGE),
 ]

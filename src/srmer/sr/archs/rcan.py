@@ -18,19 +18,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from srmer.sr.archs.base import ArchSpec, StateDict
 from srmer.sr.archs.common import (
-    DIV2K_RGB_MEAN,
+    BasicSRLayout,
     EDSRPyTorchLayout,
-    Upsample,
+    by_key_style,
     conv3x3,
     count_indexed,
+    detect_layout,
     has_keys,
-    only_prefixes,
-    upsampler_scale,
 )
 
 
@@ -83,7 +81,7 @@ class ResidualGroup(nn.Module):
         return x + self.conv(self.residual_group(x))
 
 
-class RCAN(nn.Module):
+class RCAN(BasicSRLayout):
     """RCAN with BasicSR key names.
 
     Parameters
@@ -109,25 +107,14 @@ class RCAN(nn.Module):
         img_range: float = 255.0,
     ) -> None:
         super().__init__()
-        self.scale = scale
-        self.img_range = img_range
-        self.mean = torch.tensor(DIV2K_RGB_MEAN).view(1, 3, 1, 1)
-        self.conv_first = conv3x3(num_in_ch, num_feat)
+        self._build_head(num_in_ch, num_feat, img_range)
         self.body = nn.Sequential(
             *[
                 ResidualGroup(num_feat, num_block, squeeze_factor, res_scale)
                 for _ in range(num_group)
             ]
         )
-        self.conv_after_body = conv3x3(num_feat, num_feat)
-        self.upsample = Upsample(scale, num_feat)
-        self.conv_last = conv3x3(num_feat, num_out_ch)
-
-    def forward(self, x: Tensor) -> Tensor:
-        mean = self.mean.to(x)
-        x = self.conv_first((x - mean) * self.img_range)
-        res = self.conv_after_body(self.body(x)) + x
-        return self.conv_last(self.upsample(res)) / self.img_range + mean
+        self._build_tail(scale, num_feat, num_out_ch)
 
 
 class CALayer(nn.Module):
@@ -201,11 +188,7 @@ class RCANOfficial(EDSRPyTorchLayout):
 
 def build(scale: int = 4, key_style: str = "basicsr", **hp: Any) -> nn.Module:
     """Build RCAN; ``key_style`` is ``"basicsr"`` or ``"official"``."""
-    if key_style == "basicsr":
-        return RCAN(scale=scale, **hp)
-    if key_style == "official":
-        return RCANOfficial(scale=scale, **hp)
-    raise ValueError(f"key_style must be 'basicsr' or 'official', not {key_style!r}")
+    return by_key_style(key_style, RCAN, RCANOfficial)(scale=scale, **hp)
 
 
 def detect(sd: StateDict) -> dict[str, Any] | None:
@@ -213,43 +196,26 @@ def detect(sd: StateDict) -> dict[str, Any] | None:
     if has_keys(
         sd, "conv_first.weight", "body.0.residual_group.0.rcab.0.weight", "upsample.0.weight"
     ):
-        if not only_prefixes(
-            sd, "conv_first.", "body.", "conv_after_body.", "upsample.", "conv_last."
-        ):
-            return None
-        nf = sd["conv_first.weight"].shape[0]
-        scale = upsampler_scale(sd, "upsample.", nf)
-        if scale is None:
-            return None
-        return {
-            "scale": scale,
-            "key_style": "basicsr",
-            "num_feat": nf,
-            "num_group": count_indexed(sd, r"^body\.(\d+)\.conv\.weight$"),
-            "num_block": count_indexed(sd, r"^body\.0\.residual_group\.(\d+)\.rcab\.0\.weight$"),
-            "squeeze_factor": nf
-            // sd["body.0.residual_group.0.rcab.3.attention.1.weight"].shape[0],
-            "num_in_ch": sd["conv_first.weight"].shape[1],
-            "num_out_ch": sd["conv_last.weight"].shape[0],
-        }
-    if has_keys(sd, "head.0.weight", "body.0.body.0.body.3.conv_du.0.weight", "tail.0.0.weight"):
-        if not only_prefixes(sd, "sub_mean.", "add_mean.", "head.", "body.", "tail."):
-            return None
-        nf = sd["head.0.weight"].shape[0]
-        scale = upsampler_scale(sd, "tail.0.", nf)
-        if scale is None:
-            return None
-        return {
-            "scale": scale,
-            "key_style": "official",
-            "num_feat": nf,
-            "num_group": count_indexed(sd, r"^body\.(\d+)\.body\.0\.body\.0\.weight$"),
-            "num_block": count_indexed(sd, r"^body\.0\.body\.(\d+)\.body\.0\.weight$"),
-            "squeeze_factor": nf // sd["body.0.body.0.body.3.conv_du.0.weight"].shape[0],
-            "num_in_ch": sd["head.0.weight"].shape[1],
-            "num_out_ch": sd["tail.1.weight"].shape[0],
-        }
-    return None
+        style = "basicsr"
+        groups = r"^body\.(\d+)\.conv\.weight$"
+        blocks = r"^body\.0\.residual_group\.(\d+)\.rcab\.0\.weight$"
+        squeeze = "body.0.residual_group.0.rcab.3.attention.1.weight"
+    elif has_keys(sd, "head.0.weight", "body.0.body.0.body.3.conv_du.0.weight", "tail.0.0.weight"):
+        style = "official"
+        groups = r"^body\.(\d+)\.body\.0\.body\.0\.weight$"
+        blocks = r"^body\.0\.body\.(\d+)\.body\.0\.weight$"
+        squeeze = "body.0.body.0.body.3.conv_du.0.weight"
+    else:
+        return None
+    return detect_layout(
+        sd,
+        style,
+        lambda nf: {
+            "num_group": count_indexed(sd, groups),
+            "num_block": count_indexed(sd, blocks),
+            "squeeze_factor": nf // sd[squeeze].shape[0],
+        },
+    )
 
 
 SPECS: list[ArchSpec] = [
