@@ -30,9 +30,9 @@ from srmer.sr.archs.spynet import (
     ConvResidualBlocks,
     SpyNet,
     accept_mmagic_keys,
+    basicsr_keys_if_has,
     count_blocks,
     flow_warp,
-    to_basicsr_keys,
 )
 
 __all__ = ["SPECS", "BasicVSR", "PixelShuffleUpsampler", "build", "detect"]
@@ -158,14 +158,14 @@ def build(scale: int = 4, **hparams: Any) -> BasicVSR:
 
 def detect(state_dict: StateDict) -> dict[str, Any] | None:
     """Hyper-parameters of a BasicVSR state_dict (BasicSR or mmagic keys), else ``None``."""
-    sd = to_basicsr_keys(state_dict)
-    need = (
+    sd = basicsr_keys_if_has(
+        state_dict,
         "spynet.basic_module.0.basic_module.0.weight",
         "backward_trunk.main.0.weight",
         "forward_trunk.main.0.weight",
         "fusion.weight",
     )
-    if not all(k in sd for k in need) or any(k.startswith("edvr.") for k in sd):
+    if sd is None or any(k.startswith("edvr.") for k in sd):
         return None
     num_feat = sd["backward_trunk.main.0.weight"].shape[0]
     if sd["forward_trunk.main.0.weight"].shape[1] != num_feat + 3:

@@ -43,9 +43,9 @@ from srmer.sr.archs.spynet import (
     ConvResidualBlocks,
     SpyNet,
     accept_mmagic_keys,
+    basicsr_keys_if_has,
     count_blocks,
     flow_warp,
-    to_basicsr_keys,
 )
 
 __all__ = ["SPECS", "BasicVSRPlusPlus", "SecondOrderDeformableAlignment", "build", "detect"]
@@ -208,16 +208,14 @@ def build(scale: int = 4, **hparams: Any) -> BasicVSRPlusPlus:
 
 def detect(state_dict: StateDict) -> dict[str, Any] | None:
     """Hyper-parameters of a BasicVSR++ state_dict (BasicSR or mmagic keys), else ``None``."""
-    sd = to_basicsr_keys(state_dict)
-    need = (
+    sd = basicsr_keys_if_has(
+        state_dict,
         "feat_extract.main.0.weight",
         "deform_align.backward_1.conv_offset.6.weight",
         "backbone.forward_2.main.0.weight",
         "reconstruction.main.0.weight",
     )
-    if not all(k in sd for k in need):
-        return None
-    if sd["feat_extract.main.0.weight"].shape[1] != 3:
+    if sd is None or sd["feat_extract.main.0.weight"].shape[1] != 3:
         return None
     mid = int(sd["feat_extract.main.0.weight"].shape[0])
     return {

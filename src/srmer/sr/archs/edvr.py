@@ -35,8 +35,8 @@ from srmer.sr.archs.dcn import DCNv2Pack
 from srmer.sr.archs.spynet import (
     ResidualBlockNoBN,
     accept_mmagic_keys,
+    basicsr_keys_if_has,
     count_blocks,
-    to_basicsr_keys,
 )
 
 __all__ = [
@@ -344,30 +344,38 @@ def build(scale: int = 4, **hparams: Any) -> EDVR:
     return EDVR(scale=scale, **hparams)
 
 
+# Hyper-parameters of the published EDVR-M and EDVR-L (also the registry's defaults).
+_EDVR_M: dict[str, Any] = {
+    "num_feat": 64,
+    "num_frame": 5,
+    "deformable_groups": 8,
+    "num_extract_block": 5,
+    "num_reconstruct_block": 10,
+    "with_tsa": True,
+}
+_EDVR_L: dict[str, Any] = {**_EDVR_M, "num_feat": 128, "num_reconstruct_block": 40}
+
+
 def build_m(scale: int = 4, **hparams: Any) -> EDVR:
     """EDVR-M: 64 features, 5 extraction and 10 reconstruction blocks."""
-    return EDVR(**{"num_feat": 64, "num_reconstruct_block": 10, "scale": scale, **hparams})
+    return EDVR(**{**_EDVR_M, "scale": scale, **hparams})
 
 
 def build_l(scale: int = 4, **hparams: Any) -> EDVR:
     """EDVR-L: 128 features, 5 extraction and 40 reconstruction blocks."""
-    return EDVR(**{"num_feat": 128, "num_reconstruct_block": 40, "scale": scale, **hparams})
+    return EDVR(**{**_EDVR_L, "scale": scale, **hparams})
 
 
 def detect(state_dict: StateDict) -> dict[str, Any] | None:
     """Hyper-parameters of an EDVR SR state_dict (BasicSR or mmagic keys), else ``None``."""
-    sd = to_basicsr_keys(state_dict)
-    need = (
+    sd = basicsr_keys_if_has(
+        state_dict,
         "conv_first.weight",
         "pcd_align.cas_dcnpack.weight",
         "reconstruction.0.conv1.weight",
         "upconv1.weight",
     )
-    if (
-        not all(k in sd for k in need)
-        or "predeblur.stride_conv_l2.weight" in sd
-        or "spynet.mean" in sd
-    ):
+    if sd is None or "predeblur.stride_conv_l2.weight" in sd or "spynet.mean" in sd:
         return None
     num_feat = int(sd["conv_first.weight"].shape[0])
     with_tsa = "fusion.feat_fusion.weight" in sd
@@ -405,14 +413,7 @@ SPECS = [
         detect=_detect_variant("edvr"),
         video=True,
         description="EDVR-M (Wang et al. 2019): PCD alignment + TSA fusion, 5-frame windows, x4 (x2/x8/x16 when trained)",
-        defaults={
-            "num_feat": 64,
-            "num_frame": 5,
-            "deformable_groups": 8,
-            "num_extract_block": 5,
-            "num_reconstruct_block": 10,
-            "with_tsa": True,
-        },
+        defaults=_EDVR_M,
     ),
     ArchSpec(
         name="edvr_l",
@@ -421,13 +422,6 @@ SPECS = [
         detect=_detect_variant("edvr_l"),
         video=True,
         description="EDVR-L (Wang et al. 2019): 128 features, 40 reconstruction blocks, x4 (x2/x8/x16 when trained)",
-        defaults={
-            "num_feat": 128,
-            "num_frame": 5,
-            "deformable_groups": 8,
-            "num_extract_block": 5,
-            "num_reconstruct_block": 40,
-            "with_tsa": True,
-        },
+        defaults=_EDVR_L,
     ),
 ]

@@ -37,9 +37,9 @@ from srmer.sr.archs.spynet import (
     ConvResidualBlocks,
     SpyNet,
     accept_mmagic_keys,
+    basicsr_keys_if_has,
     count_blocks,
     flow_warp,
-    to_basicsr_keys,
 )
 
 __all__ = ["SPECS", "IconVSR", "build", "detect"]
@@ -141,14 +141,14 @@ def build(scale: int = 4, **hparams: Any) -> IconVSR:
 
 def detect(state_dict: StateDict) -> dict[str, Any] | None:
     """Hyper-parameters of an IconVSR state_dict (BasicSR or mmagic keys), else ``None``."""
-    sd = to_basicsr_keys(state_dict)
-    need = (
+    sd = basicsr_keys_if_has(
+        state_dict,
         "edvr.conv_first.weight",
         "spynet.basic_module.0.basic_module.0.weight",
         "backward_fusion.weight",
         "forward_trunk.main.0.weight",
     )
-    if not all(k in sd for k in need):
+    if sd is None:
         return None
     num_feat = int(sd["backward_trunk.main.0.weight"].shape[0])
     n_frames = sd["edvr.fusion.feat_fusion.weight"].shape[1] // num_feat

@@ -27,8 +27,8 @@ from srmer.sr.archs.basicvsr import SUPPORTED_SCALES, BasicVSR, scale_from_keys
 from srmer.sr.archs.spynet import (
     ConvResidualBlocks,
     accept_mmagic_keys,
+    basicsr_keys_if_has,
     count_blocks,
-    to_basicsr_keys,
 )
 
 __all__ = ["SPECS", "RealBasicVSR", "build", "detect"]
@@ -97,13 +97,13 @@ def build(scale: int = 4, **hparams: Any) -> RealBasicVSR:
 
 def detect(state_dict: StateDict) -> dict[str, Any] | None:
     """Hyper-parameters of a RealBasicVSR state_dict (mmagic or BasicSR-style keys), else ``None``."""
-    sd = to_basicsr_keys(state_dict)
-    need = (
+    sd = basicsr_keys_if_has(
+        state_dict,
         "image_cleaning.0.main.0.weight",
         "image_cleaning.1.weight",
         "basicvsr.backward_trunk.main.0.weight",
     )
-    if not all(k in sd for k in need):
+    if sd is None:
         return None
     return {
         "scale": scale_from_keys(sd, "basicvsr."),

@@ -3,7 +3,7 @@
 Holds what EDVR, BasicVSR, IconVSR, BasicVSR++ and RealBasicVSR share: :class:`SpyNet`, backward
 warping :func:`flow_warp`, the residual blocks (:class:`ResidualBlockNoBN`, :class:`ConvResidualBlocks`)
 and the conversion of mmagic (mmediting) state_dict keys to the BasicSR names used by every module here
-(:func:`to_basicsr_keys`, :func:`accept_mmagic_keys`).
+(:func:`to_basicsr_keys`, :func:`accept_mmagic_keys`, :func:`basicsr_keys_if_has`).
 
 Key styles
 ----------
@@ -38,6 +38,7 @@ __all__ = [
     "ResidualBlockNoBN",
     "SpyNet",
     "accept_mmagic_keys",
+    "basicsr_keys_if_has",
     "flow_warp",
     "to_basicsr_keys",
 ]
@@ -78,6 +79,16 @@ def to_basicsr_keys(state_dict: Mapping[str, Any]) -> dict[str, Any]:
         A new dict with converted keys (same tensors).
     """
     return {_basicsr_name(k): v for k, v in state_dict.items()}
+
+
+def basicsr_keys_if_has(state_dict: Mapping[str, Any], *required: str) -> dict[str, Any] | None:
+    """:func:`to_basicsr_keys` of ``state_dict`` when it holds every ``required`` key, else ``None``.
+
+    The first step of each video architecture's ``detect``: convert mmagic names once, then check for
+    the keys (BasicSR names) that identify the architecture.
+    """
+    sd = to_basicsr_keys(state_dict)
+    return sd if all(k in sd for k in required) else None
 
 
 def _convert_hook(module, state_dict, prefix, *args) -> None:
