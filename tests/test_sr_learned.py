@@ -140,3 +140,26 @@ def test_no_pool_no_checkpoint_is_a_clear_error() -> None:
     meth.prepare(cache_dir=None)
     with pytest.raises(SrmerError, match="no checkpoint and no SR training pool"):
         meth.upscale(np.zeros((1, 8, 8, 3), np.uint8), 32)
+
+
+def test_training_is_reproducible_whatever_the_global_rng(tmp_path: Path) -> None:
+    # torch starts each process from a random seed: the config seed alone must fix the weights
+    pool = _pool(4)
+    hp = {"num_feat": 4, "num_block": 1}
+    states = []
+    for i, global_seed in enumerate((1, 2)):
+        torch.manual_seed(global_seed)
+        meth = get_method("edsr", hparams=hp, steps=2, batch_size=2, lr_patch=4)
+        meth.prepare(
+            pool_images=pool,
+            cache_dir=str(tmp_path / str(i)),
+            device="cpu",
+            seed=5,
+            progress=False,
+            scales=[4],
+        )
+        (ckpt,) = (tmp_path / str(i)).glob("*.pth")
+        states.append(sr.load_checkpoint(ckpt).state_dict())
+    assert states[0].keys() == states[1].keys()
+    for k in states[0]:
+        torch.testing.assert_close(states[0][k], states[1][k], rtol=0, atol=0)

@@ -189,6 +189,26 @@ def test_every_method_trains_and_upscales(name, tmp_path):
     assert m.upscale(resize_clip(pool[0], 8), 32).shape == (5, 32, 32, 3)
 
 
+def test_training_is_reproducible_whatever_the_global_rng(tmp_path):
+    rng = np.random.default_rng(3)
+    pool = [moving_texture_clip(rng, 5, 32)]
+    weights = []
+    for i, global_seed in enumerate((1, 2)):
+        torch.manual_seed(global_seed)  # torch's start seed differs between processes
+        m = get_method(
+            "basicvsr",
+            hparams={"num_feat": 4, "num_block": 1},
+            train_steps=1,
+            train_patch=6,
+            hr_size=32,
+            train_inputs=[8],
+            device="cpu",
+        )
+        m.prepare(pool_clips=pool, device="cpu", cache_dir=str(tmp_path / str(i)), seed=0)
+        weights.append(torch.cat([p.detach().flatten() for p in m.model.parameters()]))
+    assert torch.equal(weights[0], weights[1])
+
+
 @pytest.mark.slow
 def test_short_training_beats_bicubic():
     """A small BasicVSR trained briefly on moving textures restores unseen clips better than bicubic."""

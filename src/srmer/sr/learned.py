@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import torch
 from torch import nn
 
 from srmer.errors import ConfigError, SrmerError
@@ -196,8 +197,10 @@ class LearnedSR(SRMethod):
         path = self._cache_path(scale, lr_size)
         if path.is_file():
             return load_checkpoint(path)
-        model = self._build_for_training(scale, lr_size)
         opts = self._train_options()
+        # the initial weights come from the global RNG, whose start seed differs between processes
+        torch.manual_seed(opts["seed"])
+        model = self._build_for_training(scale, lr_size)
         log.info(
             "training %s x%d on the SR pool (%s), cached at %s",
             self.name,

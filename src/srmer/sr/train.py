@@ -503,6 +503,7 @@ def train_command(
     from srmer.sr.registry import create
 
     hp = json.loads(hparams) if isinstance(hparams, str) else dict(hparams or {})
+    torch.manual_seed(seed)  # reproducible initial weights (torch's start seed is random)
     model = load_checkpoint(init) if init else create(arch, scale, **hp)
     src: Any = data
     if str(data).endswith(".txt"):

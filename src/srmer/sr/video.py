@@ -522,6 +522,8 @@ class VideoSRMethod(SRMethod):
                 "or an SR pool of HR faces (folders of frames, one folder per identity/clip)"
             )
         o = self.options
+        # the initial weights come from the global RNG, whose start seed differs between processes
+        torch.manual_seed(seed)
         model = self.build_model()
         scale = int(model.scale)
         data = make_training_clips(
