@@ -377,3 +377,17 @@ def test_upfirdn2d_up2_reproduces_kernel_and_constants() -> None:
     assert same.shape == (1, 2, 6, 6) and torch.allclose(
         same[..., 1:-1, 1:-1], torch.ones(1, 2, 4, 4)
     )
+
+
+def test_create_seed_fixes_weights_and_leaves_global_rng_alone():
+    torch.manual_seed(7)
+    state = torch.get_rng_state()
+    a = sr.create("edsr", 2, seed=3, num_feat=4, num_block=1)
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.manual_seed(8)
+    b = sr.create("edsr", 2, seed=3, num_feat=4, num_block=1)
+    c = sr.create("edsr", 2, seed=4, num_feat=4, num_block=1)
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k])
+    assert not torch.equal(a.conv_first.weight, c.conv_first.weight)
+    assert b.hparams == a.hparams and "seed" not in a.hparams

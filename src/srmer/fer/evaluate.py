@@ -201,8 +201,7 @@ def image_sr_accuracy(
             return sr.load_checkpoint(p)
         if spec.train_steps <= 0:
             return None
-        torch.manual_seed(seed)  # reproducible initial weights (torch's start seed is random)
-        model = sr.create(spec.name, scale=scale, **spec.hparams)
+        model = sr.create(spec.name, scale=scale, seed=seed, **spec.hparams)
         per = max(1, spec.train_steps // len(train_scales))
         for s in train_scales:
             if spec.name == "metasr":

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 from torch import nn
 
 from srmer.errors import ConfigError, SrmerError
@@ -180,7 +179,7 @@ class LearnedSR(SRMethod):
         cache = Path(self._context.get("cache_dir") or Path.home() / ".cache" / "srmer" / "sr")
         return cache / f"{self.name}-x{scale}-{h}.pth"
 
-    def _build_for_training(self, scale: int, lr_size: int | None) -> nn.Module:
+    def _build_for_training(self, scale: int, lr_size: int | None, seed: int) -> nn.Module:
         from srmer.sr.registry import create
 
         hp = self.hparams(training=True)
@@ -188,7 +187,7 @@ class LearnedSR(SRMethod):
             if lr_size is None:
                 raise SrmerError("GLEAN needs the LR frame size to build its fixed-size encoder")
             hp = {"in_size": lr_size, "out_size": lr_size * scale, "freeze_bank": False, **hp}
-        return create(self.arch_name, scale, **hp)
+        return create(self.arch_name, scale, seed=seed, **hp)
 
     def _train(self, scale: int, lr_size: int | None) -> nn.Module:
         from srmer.sr.checkpoint import load_checkpoint, save_checkpoint
@@ -198,9 +197,7 @@ class LearnedSR(SRMethod):
         if path.is_file():
             return load_checkpoint(path)
         opts = self._train_options()
-        # the initial weights come from the global RNG, whose start seed differs between processes
-        torch.manual_seed(opts["seed"])
-        model = self._build_for_training(scale, lr_size)
+        model = self._build_for_training(scale, lr_size, opts["seed"])
         log.info(
             "training %s x%d on the SR pool (%s), cached at %s",
             self.name,

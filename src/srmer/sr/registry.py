@@ -170,7 +170,7 @@ class Cascade(nn.Module):
         return x
 
 
-def create(name: str, scale: int = 4, **hparams: Any) -> nn.Module:
+def create(name: str, scale: int = 4, *, seed: int | None = None, **hparams: Any) -> nn.Module:
     """Build architecture ``name`` for ``scale`` with the spec's defaults updated by ``hparams``.
 
     Parameters
@@ -179,6 +179,10 @@ def create(name: str, scale: int = 4, **hparams: Any) -> nn.Module:
         A registered name (``srmer.sr.list_archs()``), e.g. ``"edsr_baseline"``, ``"rdn_psnr_small"``.
     scale : int
         Magnification; a factor the architecture lacks natively gives a :class:`Cascade`.
+    seed : int, optional
+        Seed of the initial weights, drawn in a forked RNG so the caller's global RNG is untouched.
+        Give it whenever the model is to be trained: torch starts every process from a random seed,
+        so without it two runs of the same config train from different weights.
     **hparams
         Overrides of the configuration (e.g. ``num_block=4`` for a tiny test model).
 
@@ -188,6 +192,10 @@ def create(name: str, scale: int = 4, **hparams: Any) -> nn.Module:
         Image models take and return float RGB in [0, 1], ``(N,3,H,W) -> (N,3,sH,sW)``; the module has
         a ``scale`` attribute.
     """
+    if seed is not None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return create(name, scale, **hparams)
     spec = get_spec(name)
     params = {**spec.defaults, **hparams}
     if scale in spec.scales:

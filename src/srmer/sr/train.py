@@ -503,8 +503,7 @@ def train_command(
     from srmer.sr.registry import create
 
     hp = json.loads(hparams) if isinstance(hparams, str) else dict(hparams or {})
-    torch.manual_seed(seed)  # reproducible initial weights (torch's start seed is random)
-    model = load_checkpoint(init) if init else create(arch, scale, **hp)
+    model = load_checkpoint(init) if init else create(arch, scale, seed=seed, **hp)
     src: Any = data
     if str(data).endswith(".txt"):
         src = [line.strip() for line in Path(data).read_text().splitlines() if line.strip()]

@@ -479,10 +479,11 @@ class VideoSRMethod(SRMethod):
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
-    def build_model(self) -> nn.Module:
+    def build_model(self, seed: int | None = None) -> nn.Module:
+        """The configured architecture at x4 (initial weights from ``seed`` when given)."""
         from srmer.sr.registry import create
 
-        return create(self.arch, 4, **dict(self.options.get("hparams", {})))
+        return create(self.arch, 4, seed=seed, **dict(self.options.get("hparams", {})))
 
     def prepare(
         self,
@@ -522,9 +523,7 @@ class VideoSRMethod(SRMethod):
                 "or an SR pool of HR faces (folders of frames, one folder per identity/clip)"
             )
         o = self.options
-        # the initial weights come from the global RNG, whose start seed differs between processes
-        torch.manual_seed(seed)
-        model = self.build_model()
+        model = self.build_model(seed)
         scale = int(model.scale)
         data = make_training_clips(
             clips,
