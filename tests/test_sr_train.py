@@ -183,3 +183,11 @@ def test_cascade_stage_sizes_and_training_sizes(monkeypatch: pytest.MonkeyPatch)
     seen.clear()
     T.train_sr(sr.create("rdn", 8, D=1, C=1, G=4, G0=4), _frames(2, 64), steps=1, **KW)
     assert seen == {4: {32}, 2: {64}}
+
+
+def test_missing_training_data_names_the_path(tmp_path: Path) -> None:
+    from srmer.errors import SrmerError
+    from srmer.sr.train import load_hr_images
+
+    with pytest.raises(SrmerError, match="sr_pool does not exist"):
+        load_hr_images(tmp_path / "sr_pool")

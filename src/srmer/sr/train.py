@@ -77,6 +77,11 @@ def load_hr_images(
 
         if isinstance(source, str | os.PathLike):
             p = Path(source)
+            if not p.exists():
+                raise SrmerError(
+                    f"SR training data {p} does not exist; give a folder of HR face images, an "
+                    f"image file or a .npy array (srmer.data.synthetic.generate_sr_pool writes a pool)"
+                )
             if p.suffix == ".npy":
                 arr = np.load(p)
             elif p.is_dir():
