@@ -153,27 +153,43 @@ def tukey_hsd_pvalues(
     ``p = P(Q_{k, df} > q)`` with ``Q`` the studentized range distribution of ``k`` means and ``df``
     error degrees of freedom (Tukey's HSD; Kramer's 1956 form for unequal counts).
     """
-    m = np.asarray(means, dtype=np.float64)
-    n = np.asarray(counts, dtype=np.float64)
+    m, n, p = _pairwise_setup(means, counts, mse, df_resid)
+    if p is not None:
+        return p
     k = m.size
-    if n.shape != m.shape:
-        raise ValueError(f"means has shape {m.shape} but counts has shape {n.shape}")
+    q = np.abs(m[:, None] - m[None, :]) / np.sqrt(mse / 2.0 * (1.0 / n[:, None] + 1.0 / n[None, :]))
     p = np.ones((k, k), dtype=np.float64)
-    if k < 2:
-        return p
-    if not (np.isfinite(mse) and mse > 0 and df_resid > 0):
-        # A perfect fit (MSE 0) makes every difference infinitely significant; a zero-df model
-        # cannot be tested at all. Both are reported as "no evidence" (p = NaN off the diagonal).
-        p[~np.eye(k, dtype=bool)] = np.nan
-        return p
-    diff = np.abs(m[:, None] - m[None, :])
-    se = np.sqrt(mse / 2.0 * (1.0 / n[:, None] + 1.0 / n[None, :]))
-    q = diff / se
     iu = np.triu_indices(k, 1)
     pu = studentized_range.sf(q[iu], k, df_resid)
     p[iu] = pu
     p[(iu[1], iu[0])] = pu
     return np.clip(p, 0.0, 1.0)
+
+
+def _pairwise_setup(
+    means: Sequence[float] | np.ndarray,
+    counts: Sequence[int] | np.ndarray,
+    mse: float,
+    df_resid: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validated float64 ``(means, counts)`` and, when no test is possible, the final p matrix.
+
+    The matrix is all ones for fewer than two levels; with a perfect fit (MSE 0) or no residual
+    degrees of freedom it is NaN off the diagonal ("no evidence"): MSE 0 would make every difference
+    infinitely significant and a zero-df model cannot be tested at all. Otherwise it is ``None``.
+    """
+    m = np.asarray(means, dtype=np.float64)
+    n = np.asarray(counts, dtype=np.float64)
+    if n.shape != m.shape:
+        raise ValueError(f"means has shape {m.shape} but counts has shape {n.shape}")
+    k = m.size
+    if k < 2:
+        return m, n, np.ones((k, k), dtype=np.float64)
+    if not (np.isfinite(mse) and mse > 0 and df_resid > 0):
+        p = np.full((k, k), np.nan)
+        np.fill_diagonal(p, 1.0)
+        return m, n, p
+    return m, n, None
 
 
 def lsd_pvalues(
@@ -195,16 +211,8 @@ def lsd_pvalues(
     """
     from scipy.stats import t as t_dist
 
-    m = np.asarray(means, dtype=np.float64)
-    n = np.asarray(counts, dtype=np.float64)
-    k = m.size
-    if n.shape != m.shape:
-        raise ValueError(f"means has shape {m.shape} but counts has shape {n.shape}")
-    p = np.ones((k, k), dtype=np.float64)
-    if k < 2:
-        return p
-    if not (np.isfinite(mse) and mse > 0 and df_resid > 0):
-        p[~np.eye(k, dtype=bool)] = np.nan
+    m, n, p = _pairwise_setup(means, counts, mse, df_resid)
+    if p is not None:
         return p
     tstat = np.abs(m[:, None] - m[None, :]) / np.sqrt(mse * (1.0 / n[:, None] + 1.0 / n[None, :]))
     p = 2.0 * t_dist.sf(tstat, df_resid)
