@@ -1,6 +1,16 @@
-"""srmer: super-resolution for low-resolution facial micro-expression recognition."""
+"""srmer: super-resolution for low-resolution facial micro-expression recognition.
+
+Every sub-package resolves lazily on first attribute access (PEP 562), so ``import srmer`` stays
+cheap (no torch, numpy, pandas or scikit-learn)::
+
+    import srmer
+
+    samples = srmer.data.load("casme2", root)
+    srmer.registry.describe_all()
+"""
 
 import os
+import types
 
 # Busy-waiting OpenMP threads (the default) make small tensor operations tens of times slower when
 # the cores are shared (parallel workers, CI). Must be set before torch loads its OpenMP runtime;
@@ -8,3 +18,36 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
+
+
+def _submodules() -> tuple[str, ...]:
+    """Public sub-packages and modules found next to this file (``data``, ``sr``, ``errors``...)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    found = []
+    for entry in sorted(os.listdir(here)):
+        path = os.path.join(here, entry)
+        if entry.startswith(("_", ".")):
+            continue
+        if os.path.isdir(path) and os.path.isfile(os.path.join(path, "__init__.py")):
+            found.append(entry)
+        elif entry.endswith(".py"):
+            found.append(entry[:-3])
+    return tuple(found)
+
+
+#: sub-packages and modules reachable as ``srmer.<name>`` (imported on first access)
+SUBMODULES: tuple[str, ...] = _submodules()
+
+
+def __getattr__(name: str) -> types.ModuleType:
+    """``srmer.<sub-package>`` imported on first access (PEP 562)."""
+    if name in SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """Module attributes and every sub-package, for ``dir(srmer)`` and completion."""
+    return sorted({*globals(), *SUBMODULES})

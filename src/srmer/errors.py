@@ -7,9 +7,30 @@ prints these as one clear message instead of a traceback.
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def _rebuild(
+    cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]
+) -> BaseException:
+    """Unpickle an error without calling its ``__init__`` (see :meth:`SrmerError.__reduce__`)."""
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err
+
 
 class SrmerError(Exception):
-    """Base class of every error srmer raises for bad user input."""
+    """Base class of every error srmer raises for bad user input.
+
+    Errors pickle with their message and attributes intact whatever their ``__init__`` signature
+    (a worker process's clear error reaches the parent as itself, not as a pool error).
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the default reduce calls ``cls(*self.args)``, which fails for custom signatures such as
+        # ClipError(clip, problem, fix): rebuild from args and attributes instead
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class DatasetError(SrmerError):
@@ -47,3 +68,25 @@ class UnknownMethodError(ConfigError):
             f"unknown {kind} {name!r}; choose one of: {', '.join(self.known)} "
             f"(`srmer list` describes each)"
         )
+
+
+class RegistryImportError(SrmerError, ImportError):
+    """A registered entry's module failed to import (or lacks the registered attribute).
+
+    Also an :class:`ImportError`, so code that treats a missing optional dependency as "unavailable"
+    keeps working; the message names the registry, the entry, the module and the import error.
+    """
+
+    def __init__(self, kind: str, entry: str, target: str, reason: str) -> None:
+        self.kind = kind
+        self.entry = entry
+        self.target = target
+        self.reason = reason
+        super().__init__(
+            f"{kind} {entry!r} is registered as {target!r}, but {reason}; install the missing "
+            f"dependency or fix that module"
+        )
+
+
+class CheckpointError(SrmerError):
+    """A checkpoint file is missing, unreadable, of other training or of an unexpected architecture."""

@@ -2,39 +2,46 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 
 from srmer.data.sample import SampleSet
-from srmer.errors import DatasetError, UnknownMethodError
+from srmer.errors import DatasetError
+from srmer.registry import Entry, Registry
+
+__all__ = ["DATASETS", "DEFAULT_CLASS_MAP", "Entry", "get_loader", "load", "register_dataset"]
 
 Loader = Callable[..., SampleSet]
 
-# name -> ("module:function", one-line description); modules are imported lazily so one broken
-# optional dependency never breaks the others.
-DATASETS: dict[str, tuple[str, str]] = {
-    "casme2": (
-        "srmer.data.casme2:load_casme2",
-        "CASME II (26 subjects, 200 fps), official layout and coding sheet",
-    ),
-    "samm": (
-        "srmer.data.samm:load_samm",
-        "SAMM (32 subjects, 200 fps, grey), SAMM/006/006_1_2 frames + MICRO_ONLY sheet",
-    ),
-    "smic": (
-        "srmer.data.smic:load_smic",
-        "SMIC-HS (16 subjects, 100 fps), HS/s1/micro/<class>/<clip> folders",
-    ),
-    "casme3": (
-        "srmer.data.casme3:load_casme3",
-        "CAS(ME)^3 part A (30 fps), label sheet + spNO.X/<video>/color frames",
-    ),
-    "rafdb": (
-        "srmer.data.rafdb:load_rafdb",
-        "RAF-DB basic (static 7-class FER), aligned faces + label list",
-    ),
-}
+#: name -> loader ``"module:function"``; modules are imported lazily so one broken optional
+#: dependency never breaks the others (a broken module raises a clear error naming it).
+#: ``DATASETS.items()`` gives ``(name, Entry(target, description))`` without importing anything.
+DATASETS = Registry("dataset", skip=("root", "classes"), cheap=False)
+DATASETS.register(
+    "casme2",
+    "srmer.data.casme2:load_casme2",
+    "CASME II (26 subjects, 200 fps), official layout and coding sheet",
+)
+DATASETS.register(
+    "samm",
+    "srmer.data.samm:load_samm",
+    "SAMM (32 subjects, 200 fps, grey), SAMM/006/006_1_2 frames + MICRO_ONLY sheet",
+)
+DATASETS.register(
+    "smic",
+    "srmer.data.smic:load_smic",
+    "SMIC-HS (16 subjects, 100 fps), HS/s1/micro/<class>/<clip> folders",
+)
+DATASETS.register(
+    "casme3",
+    "srmer.data.casme3:load_casme3",
+    "CAS(ME)^3 part A (30 fps), label sheet + spNO.X/<video>/color frames",
+)
+DATASETS.register(
+    "rafdb",
+    "srmer.data.rafdb:load_rafdb",
+    "RAF-DB basic (static 7-class FER), aligned faces + label list",
+)
 
 
 #: the class map used when none is given: seed 000's 4class for the micro-expression sets,
@@ -42,17 +49,33 @@ DATASETS: dict[str, tuple[str, str]] = {
 DEFAULT_CLASS_MAP: dict[str, str] = {"rafdb": "7class"}
 
 
-def register_dataset(name: str, target: str, description: str) -> None:
-    """Register a loader given as ``"module:function"``."""
-    DATASETS[name] = (target, description)
+def register_dataset(name: str, target: str | Loader, description: str) -> None:
+    """Register a dataset loader so configs and :func:`load` can use ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The dataset name configs use.
+    target : str or callable
+        ``"module:function"`` (imported on first use) or the loader itself:
+        ``loader(root, classes=..., **options) -> SampleSet``.
+    description : str
+        One line for ``srmer list``.
+    """
+    DATASETS.register(name, target, description)
 
 
 def get_loader(name: str) -> Loader:
-    """The loader function registered under ``name``."""
-    if name not in DATASETS:
-        raise UnknownMethodError("dataset", name, list(DATASETS))
-    module, func = DATASETS[name][0].split(":")
-    return getattr(importlib.import_module(module), func)
+    """The loader function registered under ``name``.
+
+    Raises
+    ------
+    UnknownMethodError
+        ``name`` is not registered.
+    RegistryImportError
+        The loader's module failed to import (the message names it and the error).
+    """
+    return DATASETS.get(name)
 
 
 def load(name: str, root: str | Path, classes: str | None = None, **options) -> SampleSet:
@@ -77,6 +100,7 @@ def load(name: str, root: str | Path, classes: str | None = None, **options) -> 
         The usable clips, class names and the clips skipped with reasons.
     """
     loader = get_loader(name)
+    DATASETS.validate(name, options)  # an unknown option is named, never a TypeError traceback
     root = Path(root)
     if not root.exists():
         raise DatasetError(

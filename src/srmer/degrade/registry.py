@@ -10,23 +10,29 @@ from srmer.degrade.models import (
     Degradation,
     JpegDegradation,
 )
-from srmer.degrade.realesrgan import RealESRGANDegradation
-from srmer.errors import ConfigError, UnknownMethodError
+from srmer.degrade.realesrgan import REALESRGAN_DEFAULTS, RealESRGANDegradation
+from srmer.errors import ConfigError
+from srmer.registry import Registry
 
 __all__ = ["DEGRADATIONS", "describe_degradations", "get_degradation"]
 
-#: name -> class; ``DEGRADATIONS[name].description`` is the one-line description.
-DEGRADATIONS: dict[str, type[Degradation]] = {
-    "bicubic": BicubicDegradation,
-    "blur_noise": BlurNoiseDegradation,
-    "jpeg": JpegDegradation,
-    "realesrgan": RealESRGANDegradation,
-}
+#: name -> class (``DEGRADATIONS[name]`` is the class, ``DEGRADATIONS.description(name)`` its line)
+DEGRADATIONS = Registry("degradation", term="parameter")
+DEGRADATIONS.register("bicubic", BicubicDegradation, BicubicDegradation.description, options={})
+for _cls in (BlurNoiseDegradation, JpegDegradation):
+    DEGRADATIONS.register(_cls.name, _cls, _cls.description)
+DEGRADATIONS.register(
+    RealESRGANDegradation.name,
+    RealESRGANDegradation,
+    RealESRGANDegradation.description,
+    options=REALESRGAN_DEFAULTS,
+)
+del _cls
 
 
 def describe_degradations() -> dict[str, str]:
     """Name -> one-line description of every registered degradation (for ``srmer list``)."""
-    return {name: cls.description for name, cls in DEGRADATIONS.items()}
+    return {name: DEGRADATIONS.description(name) for name in DEGRADATIONS}
 
 
 def get_degradation(spec: str | dict[str, Any] | Degradation) -> Degradation:
@@ -62,9 +68,7 @@ def get_degradation(spec: str | dict[str, Any] | Degradation) -> Degradation:
             )
     else:
         raise ConfigError(f"degradation must be a name or a mapping, got {spec!r}")
-    if name not in DEGRADATIONS:
-        raise UnknownMethodError("degradation", name, list(DEGRADATIONS))
     try:
-        return DEGRADATIONS[name](**params)
-    except TypeError as exc:  # unexpected keyword
+        return DEGRADATIONS.create(name, **params)  # unknown names/options: a clear message
+    except TypeError as exc:  # a parameter of the wrong type
         raise ConfigError(f"degradation {name!r}: {exc}") from exc

@@ -1,8 +1,10 @@
 """Registry of SR architectures: named configurations, ``create``, scale support and cascades.
 
 Every module in :data:`ARCH_MODULES` exposes ``SPECS: list[ArchSpec]`` (see
-:mod:`srmer.sr.archs.base`). Modules are imported lazily on first use; a module that does not exist
-yet or has no ``SPECS`` is skipped, so one missing family never breaks the others.
+:mod:`srmer.sr.archs.base`). Modules are imported lazily on first use, into the registry
+:data:`ARCHS` (a :class:`srmer.registry.Registry` of specs); a module that fails to import or has no
+``SPECS`` raises :class:`~srmer.errors.RegistryImportError` naming it and the error (never a silently
+missing architecture). Register your own spec with ``ARCHS.register(spec.name, spec)``.
 
 Scale factors the architecture cannot produce natively are reached by a :class:`Cascade` of
 natively supported factors, largest first (x16 = x4 then x4, x8 = x4 then x2), each stage with its own
@@ -12,18 +14,18 @@ weights (stages of the same factor share one model).
 from __future__ import annotations
 
 import importlib
-import logging
+import inspect
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from srmer.errors import ConfigError, UnknownMethodError
+from srmer.errors import ConfigError, RegistryImportError
+from srmer.registry import Registry
 from srmer.sr.archs.base import ArchSpec
 
-log = logging.getLogger(__name__)
-
-#: modules contributing architecture specs (video modules are written separately; skipped if absent)
+#: modules contributing architecture specs (each must import and define ``SPECS``)
 ARCH_MODULES: tuple[str, ...] = (
     "srmer.sr.archs.srcnn",
     "srmer.sr.archs.srresnet",
@@ -45,38 +47,96 @@ ARCH_MODULES: tuple[str, ...] = (
 #: the scale factors every benchmark SR method must reach (16to256, 32to256, 64to256, 128to256)
 BENCH_SCALES: tuple[int, ...] = (2, 4, 8, 16)
 
-_SPECS: dict[str, ArchSpec] | None = None
+
+def _collect_specs() -> Iterator[tuple[str, ArchSpec, str]]:
+    """Every spec of :data:`ARCH_MODULES`, in order; a broken module is an error naming it."""
+    for mod_name in ARCH_MODULES:
+        target = f"{mod_name}:SPECS"
+        try:
+            mod = importlib.import_module(mod_name)
+        except Exception as exc:
+            raise RegistryImportError(
+                "SR architecture module",
+                mod_name,
+                target,
+                f"it failed to import ({type(exc).__name__}: {exc})",
+            ) from exc
+        mod_specs = getattr(mod, "SPECS", None)
+        if not isinstance(mod_specs, list | tuple):
+            raise RegistryImportError(
+                "SR architecture module",
+                mod_name,
+                target,
+                "it defines no SPECS list of ArchSpec (see srmer.sr.archs.base)",
+            )
+        for spec in mod_specs:
+            yield spec.name, spec, spec.description
+
+
+def _arch_factory(spec: ArchSpec, scale: int = 4, **hparams: Any) -> nn.Module:
+    return create(spec.name, scale, **hparams)
+
+
+def _arch_options(spec: ArchSpec) -> tuple[dict[str, Any], bool]:
+    # the spec's defaults plus the build function's own keywords (e.g. key_style); builds pass
+    # further keywords through to the network, so more are accepted (validate builds to check)
+    found, more = {}, True
+    try:
+        for p in inspect.signature(spec.build).parameters.values():
+            if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD:
+                if p.name != "scale" and p.default is not p.empty:
+                    found[p.name] = p.default
+    except (TypeError, ValueError):
+        pass
+    return {**spec.defaults, **found}, more
+
+
+def _arch_validate(spec: ArchSpec, scale: int = 4, **hparams: Any) -> None:
+    # build on the meta device: every shape and keyword is checked, no weights are allocated
+    with torch.device("meta"):
+        create(spec.name, scale, **hparams)
+
+
+def _arch_info(spec: ArchSpec) -> dict[str, Any]:
+    return {
+        "target": f"{getattr(spec.build, '__module__', '?')}:{spec.build.__qualname__}",
+        "scales": tuple(spec.scales),
+        "support": scale_support_string(spec.name),
+        "video": spec.video,
+    }
+
+
+#: name -> :class:`ArchSpec`, filled from :data:`ARCH_MODULES` on first lookup.
+#: ``ARCHS.create(name, scale=4, **hparams)`` is :func:`create`; ``ARCHS.validate`` builds the
+#: network on the ``meta`` device (no weights allocated) to check the hyper-parameters.
+ARCHS = Registry(
+    "SR architecture",
+    factory=_arch_factory,
+    options_of=_arch_options,
+    skip=("scale", "seed"),
+    cheap=False,
+    validator=_arch_validate,
+    populate=_collect_specs,
+    info=_arch_info,
+    term="hyper-parameter",
+)
 
 
 def _load_specs() -> dict[str, ArchSpec]:
-    global _SPECS
-    if _SPECS is None:
-        specs: dict[str, ArchSpec] = {}
-        for mod_name in ARCH_MODULES:
-            try:
-                mod = importlib.import_module(mod_name)
-                mod_specs = mod.SPECS
-            except (ImportError, AttributeError) as exc:
-                log.debug("SR architecture module %s skipped: %s", mod_name, exc)
-                continue
-            for spec in mod_specs:
-                specs.setdefault(spec.name, spec)
-        _SPECS = specs
-    return _SPECS
+    return {name: ARCHS.get(name) for name in ARCHS}
 
 
 def specs() -> dict[str, ArchSpec]:
     """All registered :class:`ArchSpec`, by name (in :data:`ARCH_MODULES` order)."""
-    return dict(_load_specs())
+    return _load_specs()
 
 
 def get_spec(name: str) -> ArchSpec:
     """The spec registered as ``name`` (lower case); :class:`UnknownMethodError` otherwise."""
-    all_specs = _load_specs()
-    key = name.lower()
-    if key not in all_specs:
-        raise UnknownMethodError("SR architecture", name, list(all_specs))
-    return all_specs[key]
+    key = name.lower() if isinstance(name, str) else name
+    if key not in ARCHS:
+        ARCHS.get(name)  # raises UnknownMethodError listing the known names
+    return ARCHS.get(key)
 
 
 def cascade_plan(native: tuple[int, ...], scale: int) -> list[int] | None:

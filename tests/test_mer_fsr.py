@@ -8,7 +8,7 @@ from sklearn.linear_model import LogisticRegression
 
 from srmer.errors import ConfigError
 from srmer.eval.protocol import loso_predict
-from srmer.fer.mer_fsr import FSRMER, MER_ENTRIES, FeatureSR, FSREstimator, make_fsr_mer
+from srmer.mer.fsr import FSRMER, MER_ENTRIES, FeatureSR, FSREstimator, make_fsr_mer
 
 
 def _paired(n_subjects=6, per=12, d=30, seed=0):

@@ -24,15 +24,15 @@ leak the test subject's HR descriptors). Both needs are met by the MER contract
   the training rows, and predicts from the LR half only (the HR half of test rows is never read; a
   test checks predictions are unchanged when it is NaN).
 
-What the benchmark runner must wire (owner: bench)
---------------------------------------------------
-1. Register ``"fsr": "srmer.fer.mer_fsr:FeatureSR"`` in :data:`srmer.sr.methods.SR_METHODS` (and,
-   optionally, the ``fsr_<descriptor>`` names of :data:`MER_ENTRIES` in
-   :data:`srmer.mer.registry.MER_METHODS` for use without the SR method).
-2. For an SR method with ``kind == "feature"``: replace each MER method ``m`` by ``sr.wrap(m)`` and
-   compute the representation as ``wrapped.represent_pair(sr_clip, hr_clip, onset, apex)``, where
-   ``sr_clip = sr.upscale(lr_clip, size)`` and ``hr_clip`` is the pre-processed HR clip the runner
-   already has; cache it under the SR method's key as any other representation.
+How the benchmark uses it
+-------------------------
+1. ``"fsr": "srmer.mer.fsr:FeatureSR"`` is registered in :data:`srmer.sr.methods.SR_METHODS` by
+   string (this module is in the MER layer, above SR: the SR layer never imports it). The
+   ``fsr_<descriptor>`` classes of :data:`MER_ENTRIES` can be used without the SR method.
+2. For an SR method with ``kind == "feature"`` the runner replaces each MER method ``m`` by
+   ``sr.wrap(m)`` and computes the representation as ``wrapped.represent_pair(sr_clip, hr_clip,
+   onset, apex)``, where ``sr_clip = sr.upscale(lr_clip, size)`` and ``hr_clip`` is the pre-processed
+   HR clip; it is cached under the SR method's key as any other representation.
 3. Nothing changes in the protocol: :func:`srmer.eval.protocol.fit_predict_fold` fits the estimator on
    the training rows (training subjects only) and predicts the test rows.
 
@@ -163,16 +163,14 @@ class FSRMER(MERMethod):
     kind = "descriptor"
     needs_hr_pair: ClassVar[bool] = True
     base_name: ClassVar[str] = "lbptop"
+    #: the feature-SR options and their defaults (the base method's options pass through)
+    fsr_defaults: ClassVar[dict[str, Any]] = {"alpha": 1.0, "residual": True, "train_on": "both"}
 
     def __init__(self, **params: Any) -> None:
         from srmer.mer.registry import create
 
         base = params.pop("base", self.base_name)
-        self.fsr_params = {
-            "alpha": params.pop("alpha", 1.0),
-            "residual": params.pop("residual", True),
-            "train_on": params.pop("train_on", "both"),
-        }
+        self.fsr_params = {k: params.pop(k, v) for k, v in self.fsr_defaults.items()}
         if self.fsr_params["train_on"] not in _TRAIN_ON:
             raise ConfigError(
                 f"mer {self.name}: train_on={self.fsr_params['train_on']!r} is invalid; use "
@@ -237,7 +235,7 @@ FSR_HOG3D = make_fsr_mer("hog3d")
 
 #: entries the lead can merge into :data:`srmer.mer.registry.MER_METHODS`
 MER_ENTRIES: dict[str, str] = {
-    f"fsr_{b}": f"srmer.fer.mer_fsr:FSR_{b.upper()}"
+    f"fsr_{b}": f"srmer.mer.fsr:FSR_{b.upper()}"
     for b in ("lbptop", "lbpsip", "lpqtop", "hogtop", "higotop", "hog3d")
 }
 
@@ -251,18 +249,21 @@ class FeatureSR(SRMethod):
     """
 
     name = "fsr"
-    description = "feature SR (seed 003 idea): LR descriptors mapped to HR ones per fold"
+    display_name = "FSR"
+    description = "feature SR (the idea of Jing et al.): LR descriptors mapped to HR ones per fold"
     kind = "feature"
+    #: options and their defaults (``srmer list`` shows them)
+    defaults: ClassVar[dict[str, Any]] = {"restore": "bicubic", **FSRMER.fsr_defaults}
 
     def __init__(self, **options: Any) -> None:
         restore = options.get("restore", "bicubic")
         if restore not in ("bicubic", "none"):
             raise ConfigError(f"sr fsr: restore={restore!r} is invalid; use bicubic or none")
-        unknown = set(options) - {"restore", "alpha", "residual", "train_on"}
+        unknown = set(options) - set(self.defaults)
         if unknown:
             raise ConfigError(
-                f"sr fsr: unknown option(s) {', '.join(sorted(unknown))}; known: restore, alpha, "
-                f"residual, train_on"
+                f"sr fsr: unknown option(s) {', '.join(sorted(unknown))}; known: "
+                f"{', '.join(self.defaults)}"
             )
         super().__init__(**options)
 
