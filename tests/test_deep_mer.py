@@ -14,6 +14,7 @@ from srmer.errors import ClipError, ConfigError
 from srmer.mer import registry
 from srmer.mer.deep import ResNet3DMER
 from srmer.mer.train import NetClassifier
+from srmer.train import CheckpointWarning
 
 torch.set_num_threads(1)
 
@@ -213,7 +214,8 @@ def test_checkpoint_resume_equals_uninterrupted_run(tmp_path):
     np.testing.assert_array_equal(again.predict_proba(X), full.predict_proba(X))
     # a truncated file (killed mid-write by something else) is not trusted: trained anew
     files[0].write_bytes(b"garbage")
-    fresh = NetClassifier("ststnet", epochs=4, checkpoint_dir=tmp_path, **kw).fit(X, y)
+    with pytest.warns(CheckpointWarning, match=files[0].name):
+        fresh = NetClassifier("ststnet", epochs=4, checkpoint_dir=tmp_path, **kw).fit(X, y)
     assert fresh.resumed_from_ == 0
     np.testing.assert_array_equal(fresh.predict_proba(X), full.predict_proba(X))
     # another fold (other training rows) gets its own file

@@ -58,7 +58,8 @@ def test_interrupted_training_resumes_to_the_same_weights(
         T.train_sr(_tiny(), hr, steps=6, ckpt_path=ck, **KW)
     monkeypatch.setattr(T._Sampler, "batch", real_batch)
     obj = torch.load(ck, weights_only=True)
-    assert obj["train_state"]["step"] == 4 and {"params", "params_ema", "srmer"} <= set(obj)
+    assert obj["format"] == "srmer.train" and obj["step"] == 4
+    assert {"model", "ema"} <= set(obj["modules"]) and obj["meta"]["srmer"]["arch"] == "edsr"
     resumed = _tiny()
     res = T.train_sr(resumed, hr, steps=6, ckpt_path=ck, **KW)
     assert res.resumed_from == 4 and len(res.history) == 6

@@ -159,7 +159,8 @@ def test_method_registry_options_and_cache(tmp_path):
     out = m.upscale(lr, 32)
     assert out.shape == (4, 32, 32, 3)
     again = get_method("basicvsr", **opts)
-    again.prepare(pool_clips=None, device="cpu", cache_dir=str(tmp_path), seed=0)  # from the cache
+    # from the cache: the key includes the pool, so the same pool finds it
+    again.prepare(pool_clips=pool, device="cpu", cache_dir=str(tmp_path), seed=0)
     np.testing.assert_array_equal(again.upscale(lr, 32), out)
     with_ckpt = get_method("basicvsr", checkpoint=str(cached[0]))
     assert not with_ckpt.needs_preparation
@@ -259,5 +260,5 @@ def test_prepare_from_pool_images_grouped_by_folder(tmp_path):
     )
     m.prepare(pool_images=paths, device="cpu", cache_dir=str(tmp_path / "cache"), seed=1)
     assert m.upscale(resize_clip(clips[0], 8), 32).shape == (3, 32, 32, 3)
-    with pytest.raises(ConfigError, match="no training clips"):
+    with pytest.raises(ConfigError, match="no SR training pool"):
         get_method("basicvsr", hparams={"num_feat": 4, "num_block": 1}).prepare(pool_images=[])

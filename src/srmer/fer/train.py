@@ -1,6 +1,8 @@
 """Training of the HR FER classifier and of FSR-FER (Jing et al. 2020, seed 003).
 
-Two stages, each resumable from an atomically written checkpoint (temp file + :func:`os.replace`):
+Two stages, each a :class:`srmer.train.Trainer` loop resumable from its atomically written
+checkpoint (``docs/training.md``; a checkpoint of other settings or an unreadable one is retrained
+with a warning naming it):
 
 1. :func:`train_backbone`: the FER classifier (``F`` + ``C``) on HR training faces only (cross-entropy,
    Adam, cosine learning rate, flips and small shifts); checkpoint per epoch.
@@ -22,13 +24,12 @@ checkpoint ends with the same weights as an uninterrupted one (tested).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import math
 import os
 import pickle
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,11 +39,13 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as Fn
 
-from srmer.errors import SrmerError
+from srmer.errors import CheckpointError, SrmerError
 from srmer.fer.backbone import FERNet, create_fer
 from srmer.fer.config import BackboneConfig, FSRConfig
 from srmer.fer.fsr import FeatureCritic, FeatureGenerator
 from srmer.fer.losses import critic_loss, generator_loss, reweight, wgan_div_penalty
+from srmer.train import Trainer, array_fingerprint, fingerprint, resolve_device, seeded
+from srmer.train.checkpoint import FORMAT as TRAIN_FORMAT
 
 __all__ = [
     "BackboneResult",
@@ -109,46 +112,32 @@ def scaled_milestones(cfg: FSRConfig) -> list[int]:
     return sorted({max(1, round(m * f)) for m in cfg.milestones})
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)  # a kill mid-write leaves the previous checkpoint intact
-
-
 def _load(path: Path) -> dict:
+    """A finished checkpoint to *load* (not resume): unreadable files are an error naming them."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        obj = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, ValueError, OSError, pickle.UnpicklingError) as exc:
-        raise SrmerError(
-            f"cannot read checkpoint {path} ({str(exc)[:200]}); delete it to start that stage over"
+        raise CheckpointError(
+            f"cannot read checkpoint {path} ({str(exc)[:200]}); train it again (delete it) or "
+            "give another file"
         ) from None
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"checkpoint {path} holds a {type(obj).__name__}, not a dict")
+    return obj
 
 
-def _load_state(module: nn.Module, state: dict, path: Path, section: str) -> None:
-    try:
-        module.load_state_dict(state)
-    except RuntimeError as exc:
-        raise SrmerError(
-            f"checkpoint {path} was written with different `{section}` settings ({str(exc)[:200]}); "
-            f"delete it or use another output folder"
-        ) from None
+def _entries(obj: dict, *names: str) -> dict[str, Any]:
+    """Model entries of a :class:`srmer.train.Trainer` checkpoint (or of the older flat format)."""
+    if obj.get("format") == TRAIN_FORMAT:
+        flat = {**obj.get("meta", {}), **obj.get("modules", {})}
+    else:  # files written before srmer.train: {"arch": ..., "model"/"generator": ...}
+        flat = obj
+    return {k: flat[k] for k in names if k in flat}
 
 
-@contextlib.contextmanager
-def _progress(enabled: bool, total: int, start: int, name: str) -> Iterator[Any]:
-    if not enabled or total <= start:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-    from rich.progress import TimeRemainingColumn as Remaining
-
-    prog = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Remaining()
-    )
-    with prog:
-        task = prog.add_task(name, total=total, completed=start)
-        yield lambda desc=None: prog.update(task, advance=1, description=desc or name)
+def _cfg_key(cfg: Any, *drop: str) -> dict[str, Any]:
+    # settings that do not change the result (checkpoint cadence, caching) stay out of the key
+    return {k: v for k, v in cfg.model_dump(mode="json").items() if k not in drop}
 
 
 def save_history(history: list[dict[str, float]], path: str | os.PathLike) -> None:
@@ -193,9 +182,11 @@ def _backbone_kwargs(cfg: BackboneConfig, n_classes: int) -> dict[str, Any]:
 
 def load_backbone(path: str | os.PathLike, device: str | torch.device = "cpu") -> FERNet:
     """A finished backbone checkpoint of :func:`train_backbone` (frozen, eval mode)."""
-    obj = _load(Path(path))
+    obj = _entries(_load(Path(path)), "arch", "model")
     if "arch" not in obj or "model" not in obj:
-        raise SrmerError(f"{path} is not a srmer FER backbone checkpoint (no 'arch'/'model' keys)")
+        raise CheckpointError(
+            f"{path} is not a srmer FER backbone checkpoint (no 'arch'/'model' entries)"
+        )
     net = create_fer(**obj["arch"])
     net.load_state_dict(obj["model"])
     return net.to(device).eval().requires_grad_(False)
@@ -210,7 +201,8 @@ def _augment(x: Tensor, gen: torch.Generator, flip: bool, shift: int) -> Tensor:
         dy, dx = (int(v) for v in torch.randint(0, 2 * shift + 1, (2,), generator=gen))
         h, w = x.shape[-2:]
         x = Fn.pad(x, (shift, shift, shift, shift), mode="reflect")[..., dy : dy + h, dx : dx + w]
-    return x
+    # contiguous: oneDNN's convolution (torch 2.13 CPU) corrupts the heap on this strided crop view
+    return x.contiguous()
 
 
 def train_backbone(
@@ -251,33 +243,38 @@ def train_backbone(
         raise SrmerError(f"train_backbone: {len(images)} images but {len(y)} labels")
     if len(y) and (int(y.min()) < 0 or int(y.max()) >= n_classes):
         raise SrmerError(f"train_backbone: labels must lie in 0..{n_classes - 1}")
-    device = torch.device(device)
+    device = resolve_device(device)
     arch = _backbone_kwargs(cfg, n_classes)
-    torch.manual_seed(seed)
-    net = create_fer(**arch).to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
-    gen = torch.Generator().manual_seed(seed)
-    history: list[dict[str, float]] = []
-    epoch = 0
-    path = Path(ckpt_path) if ckpt_path else None
-    if path is not None and path.is_file():
-        obj = _load(path)
-        _load_state(net, obj["model"], path, "backbone")
-        if "train_state" in obj:
-            st = obj["train_state"]
-            opt.load_state_dict(st["opt"])
-            sched.load_state_dict(st["sched"])
-            gen.set_state(st["gen"])
-            epoch = int(st["epoch"])
-        else:
-            epoch = cfg.epochs
-        history = json.loads(obj.get("history", "[]"))
+    key = fingerprint(
+        "srmer.fer.train_backbone",
+        arch,
+        _cfg_key(cfg),
+        array_fingerprint(np.asarray(images)),
+        array_fingerprint(y),
+        seed,
+    )
     x_all = to_tensor(images)
     n = len(x_all)
     steps = math.ceil(n / cfg.batch_size)
-    with _progress(progress, cfg.epochs, epoch, "FER backbone") as tick:
-        while epoch < cfg.epochs:
+    with seeded(seed, device) as gen:
+        net = create_fer(**arch).to(device)
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+        trainer = Trainer(
+            cfg.epochs,
+            modules={"model": net},
+            optimizers={"opt": opt},
+            schedulers={"sched": sched},
+            generators={"batches": gen},
+            fingerprint=key,
+            ckpt_path=ckpt_path,
+            save_every=1,
+            meta={"arch": arch},
+            progress=progress,
+            description="FER backbone",
+            device=device,
+        )
+        for epoch in trainer:
             net.train()
             perm = torch.randperm(n, generator=gen)
             tot, correct = 0.0, 0
@@ -293,27 +290,16 @@ def train_backbone(
                 opt.step()
                 tot += float(loss.detach()) * len(idx)
                 correct += int((logits.argmax(1).cpu() == y[idx]).sum())
-            history.append(
-                {
-                    "epoch": epoch + 1,
-                    "lr": opt.param_groups[0]["lr"],
-                    "loss": tot / max(n, 1),
-                    "acc": correct / max(n, 1),
-                }
-            )
+            row = {
+                "epoch": epoch + 1,
+                "lr": opt.param_groups[0]["lr"],
+                "loss": tot / max(n, 1),
+                "acc": correct / max(n, 1),
+            }
             sched.step()
-            epoch += 1
-            if path is not None:
-                state = {"opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch}
-                state["gen"] = gen.get_state()
-                obj = {"arch": arch, "model": net.state_dict(), "history": json.dumps(history)}
-                if epoch < cfg.epochs:
-                    obj["train_state"] = state
-                _atomic_save(obj, path)
-            if tick:
-                tick(f"FER backbone (loss {history[-1]['loss']:.3f})")
+            trainer.log(row, status=f"(loss {row['loss']:.3f})")
     net.eval().requires_grad_(False)
-    return BackboneResult(net, history)
+    return BackboneResult(net, list(trainer.history))
 
 
 # ----------------------------------------------------------------------------- FSR-FER
@@ -444,7 +430,7 @@ def train_fsr(
         G and D in eval mode and the loss history.
     """
     cfg = cfg or FSRConfig()
-    device = torch.device(device)
+    device = resolve_device(device)
     backbone = backbone.to(device).eval().requires_grad_(False)
     y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     if len(y) != len(images) or len(y) < 2:
@@ -454,58 +440,50 @@ def train_fsr(
     with torch.no_grad():
         probe = backbone.features(to_tensor(images[:1]).to(device))
     c, h = probe.shape[1], probe.shape[2]
-    torch.manual_seed(seed)
-    g = FeatureGenerator(c, cfg.num_feat, cfg.num_grow_ch, cfg.num_block, cfg.residual).to(device)
-    d = FeatureCritic(c, h, cfg.critic_feat).to(device)
-    # beta1 = 0 as the paper, for GAN stability; beta2 0.99 as ESRGAN (the paper does not state it)
-    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.0, 0.99))
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.0, 0.99))
-    ms = scaled_milestones(cfg)
-    sch_g = torch.optim.lr_scheduler.MultiStepLR(opt_g, ms, gamma=0.5)
-    sch_d = torch.optim.lr_scheduler.MultiStepLR(opt_d, ms, gamma=0.5)
-    gen = torch.Generator().manual_seed(seed)
-    history: list[dict[str, float]] = []
-    step = 0
-    path = Path(ckpt_path) if ckpt_path else None
-    if path is not None and path.is_file():
-        obj = _load(path)
-        _load_state(g, obj["generator"], path, "fsr")
-        _load_state(d, obj["critic"], path, "fsr")
-        st = obj["train_state"]
-        opt_g.load_state_dict(st["opt_g"])
-        opt_d.load_state_dict(st["opt_d"])
-        sch_g.load_state_dict(st["sch_g"])
-        sch_d.load_state_dict(st["sch_d"])
-        gen.set_state(st["gen"])
-        step = int(st["step"])
-        history = json.loads(obj["history"])
-
-    def save() -> None:
-        if path is None:
-            return
-        st = {
-            "opt_g": opt_g.state_dict(),
-            "opt_d": opt_d.state_dict(),
-            "sch_g": sch_g.state_dict(),
-            "sch_d": sch_d.state_dict(),
-            "gen": gen.get_state(),
-            "step": step,
-        }
-        arch = {"in_channels": c, "size": h, "cfg": cfg.model_dump_json()}
-        obj = {"generator": g.state_dict(), "critic": d.state_dict(), "train_state": st}
-        _atomic_save({**obj, "arch": json.dumps(arch), "history": json.dumps(history)}, path)
-
-    end = cfg.iterations if stop_after is None else min(cfg.iterations, stop_after)
-    if step >= end:
-        g.eval(), d.eval()
-        return FSRResult(g, d, history, step >= cfg.iterations, step)
-    n = len(images)
-    src = _FeatureSource(
-        backbone, images, y, cfg.scales, device, _want_cache(cfg, n, probe[0].numel())
+    key = fingerprint(
+        "srmer.fer.train_fsr",
+        _cfg_key(cfg, "checkpoint_every", "cache_features", "cache_limit_mb"),
+        {k: array_fingerprint(v) for k, v in backbone.state_dict().items()},
+        array_fingerprint(np.asarray(images)),
+        array_fingerprint(y),
+        seed,
     )
-    g.train(), d.train()
-    with _progress(progress, cfg.iterations, step, "FSR-FER") as tick:
-        while step < end:
+    arch = {"in_channels": c, "size": h, "cfg": cfg.model_dump_json()}
+    with seeded(seed, device) as gen:
+        g = FeatureGenerator(c, cfg.num_feat, cfg.num_grow_ch, cfg.num_block, cfg.residual)
+        d = FeatureCritic(c, h, cfg.critic_feat)
+        g, d = g.to(device), d.to(device)
+        # beta1 = 0 as the paper, for GAN stability; beta2 0.99 as ESRGAN (the paper does not state it)
+        opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.0, 0.99))
+        opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.0, 0.99))
+        ms = scaled_milestones(cfg)
+        sch_g = torch.optim.lr_scheduler.MultiStepLR(opt_g, ms, gamma=0.5)
+        sch_d = torch.optim.lr_scheduler.MultiStepLR(opt_d, ms, gamma=0.5)
+        trainer = Trainer(
+            cfg.iterations,
+            modules={"generator": g, "critic": d},
+            optimizers={"g": opt_g, "d": opt_d},
+            schedulers={"g": sch_g, "d": sch_d},
+            generators={"batches": gen},
+            fingerprint=key,
+            ckpt_path=ckpt_path,
+            save_every=cfg.checkpoint_every,
+            meta={"arch": json.dumps(arch)},
+            progress=progress,
+            description="FSR-FER",
+            device=device,
+            stop_at=stop_after,
+        )
+        trainer.resume()
+        if trainer.step >= trainer.stop_at:
+            g.eval(), d.eval()
+            return FSRResult(g, d, list(trainer.history), trainer.finished, trainer.step)
+        n = len(images)
+        src = _FeatureSource(
+            backbone, images, y, cfg.scales, device, _want_cache(cfg, n, probe[0].numel())
+        )
+        g.train(), d.train()
+        for step in trainer:
             row: dict[str, float] = {"step": step + 1, "lr": opt_g.param_groups[0]["lr"]}
             for _ in range(cfg.critic_steps):
                 idx = torch.randint(n, (cfg.batch_size,), generator=gen)
@@ -549,7 +527,6 @@ def train_fsr(
             opt_g.step()
             sch_g.step()
             sch_d.step()
-            step += 1
             row.update(
                 loss_g=float(lg.total.detach()),
                 l_gan=float(lg.gan.detach()),
@@ -557,20 +534,18 @@ def train_fsr(
                 l_2=float(lg.l2.detach()),
                 weight=float(w.mean()) if w is not None else 1.0,
             )
-            history.append(row)
-            if step % cfg.checkpoint_every == 0 or step == end:
-                save()
-            if tick:
-                tick(f"FSR-FER (L_D {row['loss_d']:.3f}, L_G {row['loss_g']:.3f})")
+            trainer.log(row, status=f"(L_D {row['loss_d']:.3f}, L_G {row['loss_g']:.3f})")
     g.eval(), d.eval()
-    return FSRResult(g, d, history, step >= cfg.iterations, step)
+    return FSRResult(g, d, list(trainer.history), trainer.finished, trainer.step)
 
 
 def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> FeatureGenerator:
     """The generator of a :func:`train_fsr` checkpoint (eval mode)."""
-    obj = _load(Path(path))
+    obj = _entries(_load(Path(path)), "arch", "generator")
     if "generator" not in obj or "arch" not in obj:
-        raise SrmerError(f"{path} is not a srmer FSR-FER checkpoint (no 'generator'/'arch' keys)")
+        raise CheckpointError(
+            f"{path} is not a srmer FSR-FER checkpoint (no 'generator'/'arch' entries)"
+        )
     arch = json.loads(obj["arch"])
     cfg = FSRConfig.model_validate_json(arch["cfg"])
     g = FeatureGenerator(

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +27,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from srmer.errors import ConfigError
+from srmer.train import Trainer, fingerprint, seeded
+from srmer.train.device import resolve_device
 
 __all__ = ["NetClassifier", "resolve_device"]
 
@@ -38,18 +37,6 @@ log = logging.getLogger(__name__)
 #: parameters that do not change what is learnt (left out of the checkpoint key); ``epochs`` is left
 #: out on purpose so that a run with more epochs continues from a shorter one's checkpoint.
 _NOT_IN_KEY = {"epochs", "device", "num_threads", "checkpoint_dir", "checkpoint_every", "verbose"}
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to ``torch.device``."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as e:
-        raise ConfigError(
-            f"device: {device!r} is not a torch device (use auto, cpu or cuda)"
-        ) from e
 
 
 @contextlib.contextmanager
@@ -71,20 +58,6 @@ def _torch_settings(num_threads: int | None, deterministic: bool) -> Iterator[No
         torch.set_num_threads(old_threads)
         torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = old_cudnn
-
-
-def _atomic_save(obj: Any, path: Path) -> None:
-    """Write ``obj`` with ``torch.save`` to a temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]:
@@ -131,7 +104,8 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
     device : str
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
     seed : int
-        Seeds initialisation, shuffling and dropout.
+        Seeds initialisation, shuffling and dropout, in a forked RNG (:func:`srmer.train.seeded`):
+        the caller's torch RNG is left as it was.
     deterministic : bool
         Use PyTorch's deterministic algorithms during ``fit`` (restored afterwards).
     num_threads : int, optional
@@ -140,8 +114,9 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         Folder for per-fold checkpoints. The file name is a hash of the training data and of every
         parameter that changes the result (not ``epochs``), so each LOSO fold has its own file; an
         interrupted fit resumes from it, a finished one is loaded without training, and a later fit
-        with more epochs continues from it. Files are written atomically (temp file +
-        ``os.replace``).
+        with more epochs continues from it. Files are :class:`srmer.train.Trainer` checkpoints
+        (``docs/training.md``), written atomically; an unreadable one, or one of a longer fit, is
+        recomputed with a warning naming it.
     checkpoint_every : int
         Save every this many epochs (and always at the end).
     verbose : bool
@@ -239,9 +214,9 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"class_weight: {cw!r} must be None, 'balanced' or a dict")
         return torch.as_tensor(w, dtype=torch.float32)
 
-    def _checkpoint_path(self, X: np.ndarray, y: np.ndarray) -> Path | None:
-        if not self.checkpoint_dir:
-            return None
+    def _fingerprint(self, X: np.ndarray, y: np.ndarray) -> tuple[str, str]:
+        """``(file stem, training fingerprint)``: a hash of the training data and of every parameter
+        that changes the result except ``epochs`` (so a longer fit continues a shorter one)."""
         h = hashlib.sha256()
         h.update(np.ascontiguousarray(X).tobytes())
         h.update(str(X.shape).encode() + str(X.dtype).encode())
@@ -250,9 +225,14 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         params["net"] = (
             self.net if isinstance(self.net, str) else getattr(self.net, "__qualname__", "?")
         )
-        h.update(json.dumps(params, sort_keys=True, default=str).encode())
+        key = fingerprint("srmer.mer.NetClassifier", h.hexdigest(), params)
         stem = params["net"] if isinstance(self.net, str) else "net"
-        return Path(self.checkpoint_dir) / f"{stem}-{h.hexdigest()[:20]}.pt"
+        return stem, key
+
+    def _checkpoint_path(self, stem: str, key: str) -> Path | None:
+        if not self.checkpoint_dir:
+            return None
+        return Path(self.checkpoint_dir) / f"{stem}-{key[:20]}.pt"
 
     def _encode(self, y: Any) -> np.ndarray:
         y = np.asarray(y)
@@ -281,42 +261,30 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         yi = self._encode(y)
         k = len(self.classes_)
         device = resolve_device(self.device)
-        with _torch_settings(self.num_threads, self.deterministic):
-            torch.manual_seed(self.seed)
+        stem, key = self._fingerprint(X, yi)
+        with (
+            _torch_settings(self.num_threads, self.deterministic),
+            seeded(self.seed, device) as gen,
+        ):
             model = self._build(k).to(device)
             opt = self._make_optimizer(model)
-            gen = torch.Generator().manual_seed(self.seed)
             weight = self._class_weights(yi, k)
             weight = None if weight is None else weight.to(device)
-            start, history, stopped = 0, [], False
-            ckpt = self._checkpoint_path(X, yi)
-            state = None
-            if ckpt is not None and ckpt.exists():
-                try:
-                    # RNG states must stay on the CPU; load_state_dict moves tensors to the model
-                    state = torch.load(ckpt, map_location="cpu", weights_only=False)
-                except Exception as e:  # a truncated or foreign file: train anew, overwrite it
-                    log.warning("%s: unreadable checkpoint (%s); training anew", ckpt, e)
-            if state is not None:
-                if state["epoch"] <= self.epochs:
-                    model.load_state_dict(state["model"])
-                    opt.load_state_dict(state["optimizer"])
-                    gen.set_state(state["gen"])
-                    torch.set_rng_state(state["torch_rng"])
-                    if device.type == "cuda" and state.get("cuda_rng") is not None:
-                        torch.cuda.set_rng_state(state["cuda_rng"], device)
-                    start, history, stopped = (
-                        state["epoch"],
-                        list(state["history"]),
-                        state["stopped"],
-                    )
-                else:
-                    log.warning("%s: checkpoint has more epochs than asked; training anew", ckpt)
-            self.resumed_from_ = start
+            trainer = Trainer(
+                int(self.epochs),
+                modules={"model": model},
+                optimizers={"opt": opt},
+                generators={"batches": gen},
+                fingerprint=key,
+                ckpt_path=self._checkpoint_path(stem, key),
+                save_every=max(1, int(self.checkpoint_every)),
+                meta={"net": stem, "n_classes": k},
+                description=f"training {stem}",
+                device=device,
+            )
+            self.resumed_from_ = trainer.resume()
             Xt, yt = torch.from_numpy(X), torch.from_numpy(yi)
-            for epoch in range(start + 1, self.epochs + 1):
-                if stopped:
-                    break
+            for epoch in trainer:
                 model.train()
                 total = 0.0
                 for idx in _batches(len(Xt), int(self.batch_size), gen):
@@ -329,30 +297,13 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
                     loss.backward()
                     opt.step()
                     total += float(loss.detach()) * len(idx)
-                history.append(total / len(Xt))
+                trainer.log(total / len(Xt))
                 if self.verbose:
-                    log.info("epoch %d/%d loss %.4f", epoch, self.epochs, history[-1])
-                stopped = self.stop_loss is not None and history[-1] < self.stop_loss
-                if ckpt is not None and (
-                    stopped or epoch == self.epochs or epoch % max(1, self.checkpoint_every) == 0
-                ):
-                    _atomic_save(
-                        {
-                            "model": model.state_dict(),
-                            "optimizer": opt.state_dict(),
-                            "gen": gen.get_state(),
-                            "torch_rng": torch.get_rng_state(),
-                            "cuda_rng": torch.cuda.get_rng_state(device)
-                            if device.type == "cuda"
-                            else None,
-                            "epoch": epoch,
-                            "history": history,
-                            "stopped": stopped,
-                        },
-                        ckpt,
-                    )
-            self.n_epochs_ = len(history)
-            self.history_ = history
+                    log.info("epoch %d/%d loss %.4f", epoch + 1, self.epochs, trainer.history[-1])
+                if self.stop_loss is not None and trainer.history[-1] < self.stop_loss:
+                    trainer.stop()
+            self.n_epochs_ = len(trainer.history)
+            self.history_ = list(trainer.history)
             self.model_ = model.cpu().eval()
         return self
 

@@ -13,6 +13,9 @@ Containers understood:
 - a leading ``module.`` (DataParallel) is stripped;
 - original ESRGAN / nESRGAN+ layouts (``RRDB_trunk``, ``model.1.sub``) are renamed to BasicSR's
   (:data:`LEGACY_CONVERTERS`);
+- training checkpoints of :class:`srmer.train.Trainer` (``{'format': 'srmer.train', 'modules':
+  {'model': sd, 'ema': sd}, 'meta': {'srmer': ...}}``; EMA preferred), so a run's checkpoint is
+  also its model file;
 - files written by :func:`save_checkpoint` carry an ``srmer`` entry (architecture name, scale,
   hyper-parameters, cascade order) and are rebuilt from it without guessing.
 """
@@ -32,6 +35,7 @@ from torch import Tensor, nn
 from srmer.errors import SrmerError
 from srmer.sr.archs.base import StateDict
 from srmer.sr.registry import Cascade, create, get_spec, specs
+from srmer.train.checkpoint import FORMAT as TRAIN_FORMAT
 
 #: signature keys per family, quoted in the error for an unrecognised checkpoint
 SIGNATURES: dict[str, str] = {
@@ -87,7 +91,7 @@ def unwrap(obj: Any) -> tuple[StateDict, dict[str, Any]]:
     -------
     state_dict : dict of str to Tensor
     info : dict
-        ``format`` (``"basicsr"``, ``"mmagic"``, ``"raw"``), ``ema`` (bool) and the ``srmer`` entry
+        ``format`` (``"basicsr"``, ``"mmagic"``, ``"srmer.train"``, ``"raw"``), ``ema`` (bool) and the ``srmer`` entry
         when present.
     """
     info: dict[str, Any] = {"format": "raw", "ema": False}
@@ -96,7 +100,15 @@ def unwrap(obj: Any) -> tuple[StateDict, dict[str, Any]]:
     if isinstance(obj.get("srmer"), dict):
         info["srmer"] = obj["srmer"]
     sd: dict[str, Any]
-    if isinstance(obj.get("params_ema"), dict) or isinstance(obj.get("params"), dict):
+    if obj.get("format") == TRAIN_FORMAT and isinstance(obj.get("modules"), dict):
+        info["format"] = TRAIN_FORMAT
+        modules = obj["modules"]
+        info["ema"] = isinstance(modules.get("ema"), dict)
+        sd = modules["ema"] if info["ema"] else dict(modules.get("model") or {})
+        meta = obj.get("meta")
+        if isinstance(meta, dict) and isinstance(meta.get("srmer"), dict):
+            info["srmer"] = meta["srmer"]
+    elif isinstance(obj.get("params_ema"), dict) or isinstance(obj.get("params"), dict):
         info["format"] = "basicsr"
         info["ema"] = isinstance(obj.get("params_ema"), dict)
         sd = obj["params_ema"] if info["ema"] else obj["params"]
@@ -242,14 +254,18 @@ def load_checkpoint(
     return model.to(device).eval()
 
 
-def _meta(model: nn.Module) -> dict[str, Any]:
+def model_meta(model: nn.Module) -> dict[str, Any]:
+    """The ``srmer`` entry of a checkpoint: architecture name, scale, hyper-parameters (cascade order).
+
+    :func:`load_checkpoint` rebuilds the model from it without guessing.
+    """
     if isinstance(model, Cascade):
         return {
             "arch": getattr(model, "arch_name", "cascade"),
             "scale": model.scale,
             "cascade": {
                 "order": list(model.order),
-                "stages": {k: _meta(m) for k, m in model.stages.items()},
+                "stages": {k: model_meta(m) for k, m in model.stages.items()},
             },
         }
     return {
@@ -275,7 +291,7 @@ def save_checkpoint(
     obj: dict[str, Any] = {"params": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
     if ema is not None:
         obj["params_ema"] = {k: v.detach().cpu() for k, v in ema.state_dict().items()}
-    obj["srmer"] = _meta(model)
+    obj["srmer"] = model_meta(model)
     if extra:
         obj.update(extra)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")

@@ -8,12 +8,8 @@ from torch import Tensor, nn
 
 from srmer.errors import SrmerError
 
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA if available, else CPU; anything else is passed to :class:`torch.device`."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+# the one device rule lives in srmer.train; re-exported here for existing imports
+from srmer.train.device import resolve_device
 
 
 def _to_tensor(frames: np.ndarray) -> Tensor:

@@ -7,13 +7,12 @@ architectures, trained or loaded from a checkpoint) register here too.
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
 
-from srmer.errors import UnknownMethodError
+from srmer.registry import Registry
 
 
 class SRMethod(ABC):
@@ -23,6 +22,8 @@ class SRMethod(ABC):
     """
 
     name: ClassVar[str] = ""
+    #: the papers' spelling, used in tables and the report (``"Real-ESRGAN"`` for ``realesrgan``)
+    display_name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     #: "none", "interpolation", "image", "video" or "feature"
     kind: ClassVar[str] = "image"
@@ -59,8 +60,10 @@ class NoSR(SRMethod):
     """Recognise on the LR clip itself (seed 000's "Bicubic mxm" rows: only the down-sampling)."""
 
     name = "none"
-    description = "no SR: recognise at the low resolution (seed 000's 'Bicubic mxm' rows)"
+    display_name = "Bicubic"
+    description = "no SR: recognise at the low resolution (the 'Bicubic mxm' rows of Zhou et al.)"
     kind = "none"
+    defaults: ClassVar[dict[str, Any]] = {}
 
     def upscale(self, clip: np.ndarray, size: int) -> np.ndarray:
         return clip
@@ -70,8 +73,10 @@ class BicubicRestore(SRMethod):
     """Bicubic_restore of seed 000: MATLAB-compatible bicubic interpolation back to the HR size."""
 
     name = "bicubic"
+    display_name = "Bicubic_restore"
     description = "Bicubic_restore: MATLAB-compatible bicubic up-sampling to the HR size"
     kind = "interpolation"
+    defaults: ClassVar[dict[str, Any]] = {}
 
     def upscale(self, clip: np.ndarray, size: int) -> np.ndarray:
         from srmer.degrade import resize_clip
@@ -79,7 +84,11 @@ class BicubicRestore(SRMethod):
         return resize_clip(clip, size)
 
 
-SR_METHODS: dict[str, str] = {
+#: name -> SR method class, imported lazily from ``"module:Class"`` (``fsr`` lives in the MER layer,
+#: :mod:`srmer.mer.fsr`, and is named by string only: no upward import). Classes declare their
+#: options in a ``defaults`` dict (name -> default) for ``srmer list``; constructors only check options.
+SR_METHODS = Registry("SR method")
+for _name, _target in {
     "none": "srmer.sr.methods:NoSR",
     "bicubic": "srmer.sr.methods:BicubicRestore",
     "srcnn": "srmer.sr.learned:SRCNNMethod",
@@ -97,18 +106,25 @@ SR_METHODS: dict[str, str] = {
     "iconvsr": "srmer.sr.video:IconVSRMethod",
     "basicvsrpp": "srmer.sr.video:BasicVSRPPMethod",
     "realbasicvsr": "srmer.sr.video:RealBasicVSRMethod",
-    "fsr": "srmer.fer.mer_fsr:FeatureSR",
-}
+    "fsr": "srmer.mer.fsr:FeatureSR",
+}.items():
+    SR_METHODS.register(_name, _target)
+del _name, _target
 
 
 def get_method_class(name: str) -> type[SRMethod]:
-    """The SR method class registered under ``name``."""
-    if name not in SR_METHODS:
-        raise UnknownMethodError("SR method", name, list(SR_METHODS))
-    module, cls = SR_METHODS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    """The SR method class registered under ``name``.
+
+    Raises
+    ------
+    UnknownMethodError
+        ``name`` is not registered.
+    RegistryImportError
+        Its module failed to import (the message names the module and the error).
+    """
+    return SR_METHODS.get(name)
 
 
 def get_method(name: str, **options: Any) -> SRMethod:
-    """Instantiate the benchmark SR method ``name``."""
-    return get_method_class(name)(**options)
+    """Instantiate the benchmark SR method ``name`` with its options."""
+    return SR_METHODS.create(name, **options)

@@ -17,9 +17,12 @@ Data: random LR/HR patch pairs from HR frames (flips and 90-degree rotations); L
 bicubic (:func:`srmer.degrade.imresize`, the benchmark's degradation) or any ``srmer.degrade``
 degradation (precomputed ``degrade_copies`` times per frame with different seeds). Adam
 (2e-4, betas 0.9/0.99) with cosine decay to 10 % per phase, EMA of the generator (decay 0.999 with
-warm-up). Checkpoints are BasicSR-format files (``params``, ``params_ema``) written atomically with
-the optimiser/discriminator state under ``train_state``, so an interrupted run resumes where it
-stopped. A :class:`~srmer.sr.registry.Cascade` is trained stage by stage, each on its own factor.
+warm-up). The loop mechanics are :class:`srmer.train.Trainer`'s: checkpoints in its one format
+(``modules`` ``model``/``ema``/``net_d``, optimisers ``g``/``d``, the sampler's and torch's random
+states; :func:`srmer.sr.load_checkpoint` reads the EMA weights of such a file), written atomically
+every ``save_every`` steps, so an interrupted run resumes where it stopped and ends with the weights
+of an uninterrupted one; a checkpoint of other training or an unreadable one is recomputed with a
+warning (``docs/training.md``). A :class:`~srmer.sr.registry.Cascade` is trained stage by stage, each on its own factor.
 """
 
 from __future__ import annotations
@@ -40,9 +43,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from srmer.errors import ConfigError, SrmerError
-from srmer.sr.checkpoint import save_checkpoint
-from srmer.sr.infer import resolve_device
+from srmer.sr.checkpoint import model_meta, save_checkpoint
 from srmer.sr.registry import Cascade
+from srmer.train import Trainer, array_fingerprint, fingerprint, resolve_device, seeded
 
 RECIPES: dict[str, dict[str, Any]] = {
     "psnr": {"l1": 1.0, "perceptual": 0.0, "gan": 0.0},
@@ -283,11 +286,16 @@ def train_sr(
     degradation : str or Degradation
         ``"bicubic"`` or any ``srmer.degrade`` degradation (``"realesrgan"``...).
     ckpt_path : path, optional
-        Checkpoint written every ``save_every`` steps and at the end; an existing file resumes.
+        :class:`srmer.train.Trainer` checkpoint written every ``save_every`` steps and at the end;
+        an existing one of the same training resumes (a finished one is loaded without training),
+        one of other training or an unreadable one is recomputed with a warning. For a cascade,
+        each stage has its own ``<ckpt_path>.x<factor>`` and ``ckpt_path`` is the BasicSR-format
+        file of the whole cascade.
     device : str
         ``"auto"`` uses CUDA when available.
     seed : int
-        Seeds patch sampling, degradations and the initial torch RNG.
+        Seeds patch sampling, degradations and (in a forked RNG, :func:`srmer.train.seeded`) the
+        discriminator's and perceptual loss's initial weights; the caller's RNG is left untouched.
 
     Returns
     -------
@@ -337,88 +345,109 @@ def train_sr(
         return result
     scale = int(scale or model.scale)
     fixed = getattr(model, "input_size", None)
+    copies = degrade_copies if degradation not in (None, "bicubic") else 1
     pairs = [
-        make_pairs(
-            hr,
-            scale,
-            degradation,
-            seed=seed,
-            copies=degrade_copies if degradation not in (None, "bicubic") else 1,
-            lr_size=fixed,
-        )
+        make_pairs(hr, scale, degradation, seed=seed, copies=copies, lr_size=fixed)
         for hr in hr_sets
     ]
     sampler = _Sampler(pairs, scale, fixed or lr_patch, seed)
     dev = resolve_device(device)
-    torch.manual_seed(seed)
-    model.to(dev).train()
-    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    rec = RECIPES[recipe]
+    use_gan = gan_steps > 0 and rec["gan"] > 0
+    total = steps + (gan_steps if use_gan else 0)
+    key = fingerprint(
+        "srmer.sr.train_sr",
+        {
+            "model": _model_key(model),
+            "data": [array_fingerprint(hr) for hr in hr_sets],
+            "scale": scale,
+            "steps": steps,
+            "gan_steps": gan_steps if use_gan else 0,
+            "recipe": recipe,
+            "batch_size": batch_size,
+            "lr_patch": lr_patch,
+            "lr": lr,
+            "degradation": getattr(degradation, "name", degradation),
+            "copies": copies,
+            "ema_decay": ema_decay,
+            "seed": seed,
+        },
+    )
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise SrmerError(f"{type(model).__name__} has no trainable parameters")
-    opt_g = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.99))
-    rec = RECIPES[recipe]
-    use_gan = gan_steps > 0 and rec["gan"] > 0
-    net_d = opt_d = perc = gan_loss = None
-    if use_gan:
-        from srmer.sr.losses import GANLoss, RandomFeaturePerceptualLoss
+    with seeded(seed, dev):
+        model.to(dev).train()
+        ema = copy.deepcopy(model).eval().requires_grad_(False)
+        opt_g = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.99))
+        modules: dict[str, nn.Module] = {"model": model, "ema": ema}
+        optimizers: dict[str, torch.optim.Optimizer] = {"g": opt_g}
+        net_d = opt_d = perc = gan_loss = None
+        if use_gan:
+            from srmer.sr.losses import GANLoss, RandomFeaturePerceptualLoss
 
-        net_d = _make_disc(rec["disc"]).to(dev).train()
-        opt_d = torch.optim.Adam(net_d.parameters(), lr=lr / 2, betas=(0.9, 0.99))
-        perc = RandomFeaturePerceptualLoss().to(dev)
-        gan_loss = GANLoss(rec["gan_type"])
-    total = steps + (gan_steps if use_gan else 0)
-    result = TrainResult()
-    start = 0
-    if ckpt_path is not None and Path(ckpt_path).is_file():
-        start = _resume(Path(ckpt_path), model, ema, opt_g, net_d, opt_d, sampler, result)
-        result.resumed_from = start
-    t0 = time.perf_counter()
-    bar = _progress(progress, total, start, getattr(model, "arch_name", type(model).__name__))
-    for step in range(start, total):
-        gan_phase = step >= steps
-        phase_step, phase_len = (step - steps, gan_steps) if gan_phase else (step, steps)
-        for g in opt_g.param_groups:
-            g["lr"] = _lr_at(phase_step, phase_len, lr)
-        lq, gt = sampler.batch(batch_size)
-        lq, gt = lq.to(dev), gt.to(dev)
-        sr = model(lq)
-        l1 = F.l1_loss(sr, gt)
-        loss = l1
-        if gan_phase:
-            assert (
-                net_d is not None
-                and perc is not None
-                and gan_loss is not None
-                and opt_d is not None
-            )
-            net_d.requires_grad_(False)
-            fake_logits = net_d(sr)
-            real_logits = net_d(gt) if gan_loss.gan_type == "ragan" else None
-            loss = (
-                rec["l1"] * l1
-                + rec["perceptual"] * perc(sr, gt)
-                + rec["gan"] * gan_loss.generator(fake_logits, real_logits)
-            )
-        opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_g.step()
-        if gan_phase:
-            net_d.requires_grad_(True)
-            d_loss = gan_loss.discriminator(net_d(gt), net_d(sr.detach()))
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-        _ema_update(ema, model, step, ema_decay)
-        result.history.append(
-            {"step": step, "phase": float(gan_phase), "l1": l1.item(), "loss": loss.item()}
+            net_d = _make_disc(rec["disc"]).to(dev).train()
+            opt_d = torch.optim.Adam(net_d.parameters(), lr=lr / 2, betas=(0.9, 0.99))
+            perc = RandomFeaturePerceptualLoss().to(dev)
+            gan_loss = GANLoss(rec["gan_type"])
+            modules["net_d"], optimizers["d"] = net_d, opt_d
+        name = getattr(model, "arch_name", type(model).__name__)
+        trainer = Trainer(
+            total,
+            modules=modules,
+            optimizers=optimizers,
+            generators={"sampler": sampler.rng},
+            fingerprint=key,
+            ckpt_path=ckpt_path,
+            save_every=save_every,
+            meta={"srmer": model_meta(model)},
+            progress=progress,
+            description=f"training {name}",
+            device=dev,
         )
-        if bar is not None:
-            bar[0].update(bar[1], advance=1, description=f"{bar[2]} l1={float(l1.detach()):.4f}")
-        if ckpt_path is not None and ((step + 1) % save_every == 0 or step + 1 == total):
-            _save(Path(ckpt_path), model, ema, opt_g, net_d, opt_d, sampler, step + 1, result)
-    if bar is not None:
-        bar[0].stop()
+        result = TrainResult(resumed_from=trainer.resume())
+        t0 = time.perf_counter()
+        for step in trainer:
+            gan_phase = step >= steps
+            phase_step, phase_len = (step - steps, gan_steps) if gan_phase else (step, steps)
+            for g in opt_g.param_groups:
+                g["lr"] = _lr_at(phase_step, phase_len, lr)
+            lq, gt = sampler.batch(batch_size)
+            lq, gt = lq.to(dev), gt.to(dev)
+            sr = model(lq)
+            l1 = F.l1_loss(sr, gt)
+            loss = l1
+            if gan_phase:
+                assert (
+                    net_d is not None
+                    and perc is not None
+                    and gan_loss is not None
+                    and opt_d is not None
+                )
+                net_d.requires_grad_(False)
+                fake_logits = net_d(sr)
+                real_logits = net_d(gt) if gan_loss.gan_type == "ragan" else None
+                loss = (
+                    rec["l1"] * l1
+                    + rec["perceptual"] * perc(sr, gt)
+                    + rec["gan"] * gan_loss.generator(fake_logits, real_logits)
+                )
+            opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_g.step()
+            if gan_phase:
+                net_d.requires_grad_(True)
+                d_loss = gan_loss.discriminator(net_d(gt), net_d(sr.detach()))
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                opt_d.step()
+            _ema_update(ema, model, step, ema_decay)
+            l1v = l1.item()
+            trainer.log(
+                {"step": step, "phase": float(gan_phase), "l1": l1v, "loss": loss.item()},
+                status=f"l1={l1v:.4f}",
+            )
+    result.history = trainer.history
     result.steps = total
     result.seconds = time.perf_counter() - t0
     if use_ema:
@@ -427,59 +456,15 @@ def train_sr(
     return result
 
 
-def _progress(enabled: bool, total: int, start: int, name: str):
-    if not enabled or total <= start:
-        return None
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    prog = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
-    )
-    prog.start()
-    task = prog.add_task(f"training {name}", total=total, completed=start)
-    return prog, task, f"training {name}"
-
-
-def _save(path, model, ema, opt_g, net_d, opt_d, sampler, step, result) -> None:
-    state = {
-        "step": step,
-        "opt_g": opt_g.state_dict(),
-        "rng": json.dumps(sampler.rng.bit_generator.state),
-        "torch_rng": torch.get_rng_state(),
-        "history": json.dumps(result.history),
+def _model_key(model: nn.Module) -> dict[str, Any]:
+    """What identifies an architecture in a training fingerprint: class, name, hparams, shapes."""
+    shapes = {k: list(v.shape) for k, v in model.state_dict().items()}
+    return {
+        "class": type(model).__qualname__,
+        "arch": getattr(model, "arch_name", None),
+        "hparams": getattr(model, "hparams", None),
+        "shapes": fingerprint(shapes),
     }
-    if net_d is not None:
-        state["net_d"] = net_d.state_dict()
-        state["opt_d"] = opt_d.state_dict()
-    save_checkpoint(model, path, ema=ema, extra={"train_state": state})
-
-
-def _resume(path, model, ema, opt_g, net_d, opt_d, sampler, result) -> int:
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-        model.load_state_dict(obj["params"])
-        ema.load_state_dict(obj.get("params_ema", obj["params"]))
-        state = obj.get("train_state")
-        if state is None:  # a finished checkpoint without training state: use as initialisation
-            return 0
-        opt_g.load_state_dict(state["opt_g"])
-        if net_d is not None and "net_d" in state:
-            net_d.load_state_dict(state["net_d"])
-            opt_d.load_state_dict(state["opt_d"])
-        sampler.rng.bit_generator.state = json.loads(state["rng"])
-        torch.set_rng_state(state["torch_rng"])
-        result.history = json.loads(state["history"])
-        return int(state["step"])
-    except (RuntimeError, KeyError, ValueError, EOFError) as exc:
-        raise SrmerError(
-            f"cannot resume training from {path} ({exc}); delete it to start over or pass another ckpt_path"
-        ) from exc
 
 
 def train_command(

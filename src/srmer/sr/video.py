@@ -7,7 +7,9 @@
 - :func:`train_video_sr`: a short supervised training on HR clips (Charbonnier loss, Adam, cosine
   schedule), used when no checkpoint is given.
 - :class:`VideoSRMethod` and its subclasses: the benchmark SR methods ``edvr``, ``basicvsr``,
-  ``iconvsr``, ``basicvsrpp``, ``realbasicvsr`` (``kind = "video"``).
+  ``iconvsr``, ``basicvsrpp``, ``realbasicvsr`` (``kind = "video"``), on the same contract as the
+  image methods (:class:`srmer.sr.trained.TrainedSR`: option names, weight cache keyed by the pool,
+  checkpoint architecture check).
 
 Small inputs
 ------------
@@ -34,8 +36,6 @@ in the hyper-parameters, extra pixel-shuffle stages) are a third route when trai
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -46,7 +46,8 @@ import torch
 from torch import Tensor, nn
 
 from srmer.errors import ConfigError, SrmerError
-from srmer.sr.methods import SRMethod
+from srmer.sr.trained import TrainedSR
+from srmer.train import Trainer, array_fingerprint, fingerprint, resolve_device, seeded
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +65,6 @@ __all__ = [
     "train_video_sr",
     "video_upscale",
 ]
-
-
-def _device(device: str | torch.device) -> torch.device:
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _forward(model: nn.Module, x: Tensor) -> Tensor:
@@ -111,7 +106,7 @@ def run_video_model(
     """
     if window < 1 or overlap < 0:
         raise ValueError(f"window must be >= 1 and overlap >= 0, got {window}, {overlap}")
-    dev = _device(device)
+    dev = resolve_device(device)
     model = model.to(dev).eval()
     n, t = x.shape[:2]
     out: Tensor | None = None
@@ -316,6 +311,19 @@ def _sample_batch(
     return x, y
 
 
+def _size_multiple(model: nn.Module) -> int:
+    """LR-side multiple the model needs: its architecture spec's ``window_multiple`` (1 if unknown)."""
+    from srmer.sr.registry import get_spec
+
+    name = getattr(model, "arch_name", None)
+    if not name:
+        return 1
+    try:
+        return int(get_spec(name).window_multiple)
+    except SrmerError:
+        return 1
+
+
 def train_video_sr(
     model: nn.Module,
     data: list[tuple[np.ndarray, list[np.ndarray]]],
@@ -328,6 +336,8 @@ def train_video_sr(
     device: str | torch.device = "auto",
     progress: bool = False,
     callback: Callable[[int, float], None] | None = None,
+    ckpt_path: str | Path | None = None,
+    save_every: int = 50,
 ) -> nn.Module:
     """Train a video SR model on (LR chain, HR) clips from :func:`make_training_clips`.
 
@@ -339,46 +349,93 @@ def train_video_sr(
     fewer iterations (the papers train 300k-600k). EDVR is trained as published: windows of
     ``num_frame`` frames (``clip_len`` is overridden), loss on the centre frame.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Video model ``(N, T, 3, h, w) -> (N, T, 3, s*h, s*w)`` float in [0, 1], trained in place.
+    data : list of (hr, [lr_chain...])
+        uint8 clips from :func:`make_training_clips`.
+    seed : int
+        Seeds the crops (numpy generator) and, in a forked RNG, torch's implicit randomness.
+    device : str or torch.device
+        ``"auto"``: CUDA when available.
+    callback : callable, optional
+        ``callback(step, loss)`` after every step.
+    ckpt_path : path, optional
+        :class:`srmer.train.Trainer` checkpoint, written every ``save_every`` steps and at the end;
+        an existing one of the same training resumes (``docs/training.md``).
+
     Returns
     -------
     torch.nn.Module
         The trained model (in eval mode, on the CPU).
     """
-    dev = _device(device)
-    torch.manual_seed(seed)
+    from srmer.sr.checkpoint import model_meta
+
+    dev = resolve_device(device)
     rng = np.random.default_rng(seed)
-    model = model.to(dev).train()
-    spy = [p for n, p in model.named_parameters() if ".spynet." in f".{n}"]
-    spy_ids = {id(p) for p in spy}
-    rest = [p for p in model.parameters() if id(p) not in spy_ids]
-    groups = [{"params": rest, "lr": lr}]
-    if spy:
-        groups.append({"params": spy, "lr": lr * 0.125})
-    opt = torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.99))
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps), eta_min=1e-7)
-    scale = int(getattr(model, "scale", 4))
     window_model = callable(getattr(model, "sr_clip", None))
     if window_model:
         clip_len = int(model.num_frame)
-    it = range(steps)
-    if progress:
-        from rich.progress import track
-
-        it = track(it, description="training video SR")
-    for step in it:
-        # EDVR's pyramid needs LR patches divisible by 4
-        x, y = _sample_batch(data, rng, batch, clip_len, patch, scale, 4 if window_model else 1)
-        x, y = x.to(dev), y.to(dev)
-        if window_model:
-            loss = charbonnier_loss(model(x), y[:, model.center_frame_idx])
-        else:
-            loss = charbonnier_loss(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if callback is not None:
-            callback(step, float(loss))
+    multiple = _size_multiple(model)
+    scale = int(getattr(model, "scale", 4))
+    key = fingerprint(
+        "srmer.sr.train_video_sr",
+        {
+            "model": {
+                "class": type(model).__qualname__,
+                "shapes": fingerprint({k: list(v.shape) for k, v in model.state_dict().items()}),
+            },
+            "data": [
+                [array_fingerprint(hr), [array_fingerprint(c) for c in ch]] for hr, ch in data
+            ],
+            "steps": steps,
+            "batch": batch,
+            "clip_len": clip_len,
+            "patch": patch,
+            "lr": lr,
+            "seed": seed,
+        },
+    )
+    with seeded(seed, dev):
+        model = model.to(dev).train()
+        spy = [p for n, p in model.named_parameters() if ".spynet." in f".{n}"]
+        spy_ids = {id(p) for p in spy}
+        rest = [p for p in model.parameters() if id(p) not in spy_ids]
+        groups = [{"params": rest, "lr": lr}]
+        if spy:
+            groups.append({"params": spy, "lr": lr * 0.125})
+        opt = torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.99))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps), eta_min=1e-7)
+        trainer = Trainer(
+            steps,
+            modules={"model": model},
+            optimizers={"opt": opt},
+            schedulers={"sched": sched},
+            generators={"crops": rng},
+            fingerprint=key,
+            ckpt_path=ckpt_path,
+            save_every=save_every,
+            meta={"srmer": model_meta(model)},
+            progress=progress,
+            description="training video SR",
+            device=dev,
+        )
+        for step in trainer:
+            x, y = _sample_batch(data, rng, batch, clip_len, patch, scale, multiple)
+            x, y = x.to(dev), y.to(dev)
+            if window_model:
+                loss = charbonnier_loss(model(x), y[:, model.center_frame_idx])
+            else:
+                loss = charbonnier_loss(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            value = float(loss.detach())
+            trainer.log({"step": step, "loss": value}, status=f"loss={value:.4f}")
+            if callback is not None:
+                callback(step, value)
     return model.cpu().eval()
 
 
@@ -405,150 +462,127 @@ def _clips_from_images(paths: Sequence[str | Path], min_len: int = 2) -> list[np
 # ------------------------------------------------------------------------------ benchmark methods
 
 
-class VideoSRMethod(SRMethod):
-    """A video SR architecture as a benchmark SR method.
+class VideoSRMethod(TrainedSR):
+    """A video SR architecture as a benchmark SR method (contract: :class:`~srmer.sr.trained.TrainedSR`).
 
     Options
     -------
     checkpoint : str, optional
-        Official (BasicSR / mmagic) or srmer checkpoint; architecture detected from the keys. Without
-        it the method trains its own model in :meth:`prepare` (cached in ``cache_dir``).
+        Official (BasicSR / mmagic) or srmer checkpoint of an architecture the method runs
+        (:attr:`accepts`); architecture detected from the keys. Without it the method trains its
+        own model in :meth:`prepare` (cached in ``cache_dir`` under a key that includes the pool).
     strategy : {"pre", "post"}
         Small-input strategy (module docstring), default ``"pre"``.
     window, overlap : int
         Temporal windowing of long clips (:func:`run_video_model`), default 32 and 4.
     device : str
         ``"auto"`` (default), ``"cpu"``, ``"cuda:0"``...
-    hparams : dict
-        Architecture hyper-parameters for training (default: the published configuration).
-    train_steps, train_batch, train_clip_len, train_patch, train_lr : training budget (300 steps,
-        batch 2, 5 frames, 32 px LR patches, 2e-4).
+    arch, hparams, full : str, dict, bool
+        Architecture (default: the method's) and hyper-parameters for training (default: the
+        published configuration).
+    steps, batch_size, clip_len, lr_patch, lr, seed
+        Training budget (300 steps, batch 2, 5 frames, 32 px LR patches, 2e-4, the run's seed).
+        The old names ``train_steps``, ``train_batch``, ``train_clip_len``, ``train_patch``,
+        ``train_lr`` are aliases.
     hr_size : int
         HR side trained for (256).
     train_inputs : list of int
         LR sides r trained for with the "pre" strategy (16, 32, 64).
     """
 
-    arch: ClassVar[str] = ""
     kind = "video"
-    version = 1
+    version = 2
+    train_defaults: ClassVar[dict[str, Any]] = {
+        "steps": 300,
+        "batch_size": 2,
+        "clip_len": 5,
+        "lr_patch": 32,
+        "lr": 2e-4,
+    }
+    kind_options: ClassVar[frozenset[str]] = frozenset(
+        {"strategy", "window", "overlap", "hr_size", "train_inputs", "clip_len"}
+    )
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.model: nn.Module | None = None
-        known = {
-            "checkpoint",
-            "strategy",
-            "window",
-            "overlap",
-            "device",
-            "hparams",
-            "train_steps",
-            "train_batch",
-            "train_clip_len",
-            "train_patch",
-            "train_lr",
-            "hr_size",
-            "train_inputs",
-        }
-        unknown = set(options) - known
-        if unknown:
-            raise ConfigError(
-                f"SR method {self.name!r}: unknown option(s) {sorted(unknown)}; known: {sorted(known)}"
-            )
-        if options.get("strategy", "pre") not in ("pre", "post"):
+        if self.options.get("strategy", "pre") not in ("pre", "post"):
             raise ConfigError(f"SR method {self.name!r}: strategy must be 'pre' or 'post'")
 
-    @property  # type: ignore[override]
-    def needs_preparation(
-        self,
-    ) -> bool:  # the class attribute says False; a checkpoint-less method trains
-        return not self.options.get("checkpoint")
-
-    def cache_params(self) -> dict[str, Any]:
-        params = dict(self.options)
-        params.pop("device", None)
-        return params
-
-    def _train_key(self, seed: int) -> str:
-        opts = {k: v for k, v in self.cache_params().items() if k not in ("window", "overlap")}
-        blob = json.dumps(
-            {"arch": self.arch, "opts": opts, "seed": seed, "v": self.version},
-            sort_keys=True,
-            default=str,
-        )
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    def key_extras(self) -> dict[str, Any]:
+        o = self.options
+        return {
+            "strategy": o.get("strategy", "pre"),
+            "hr_size": int(o.get("hr_size", 256)),
+            "train_inputs": [int(r) for r in o.get("train_inputs", (16, 32, 64))],
+        }
 
     def build_model(self, seed: int | None = None) -> nn.Module:
         """The configured architecture at x4 (initial weights from ``seed`` when given)."""
         from srmer.sr.registry import create
 
-        return create(self.arch, 4, seed=seed, **dict(self.options.get("hparams", {})))
+        return create(self.arch_name, 4, seed=seed, **self.hparams(training=True))
 
-    def prepare(
-        self,
-        pool_images: Sequence[str] | None = None,
-        pool_clips: Sequence[np.ndarray] | None = None,
-        device: str = "auto",
-        cache_dir: str | None = None,
-        seed: int = 0,
-        **_: Any,
-    ) -> None:
-        """Load the checkpoint, or train on the SR pool (once; cached under ``cache_dir``).
-
-        Parameters
-        ----------
-        pool_images : sequence of str, optional
-            HR face images of identities not in the evaluation data; grouped by folder into clips.
-        pool_clips : sequence of ndarray, optional
-            HR clips ``(T, H, W, 3)`` uint8 (used instead of ``pool_images`` when given).
-        device, cache_dir, seed
-            Training device, cache folder for the trained weights, training seed.
-        """
-        from srmer.sr.checkpoint import load_checkpoint, save_checkpoint
-
-        if self.options.get("checkpoint"):
-            self.model = load_checkpoint(self.options["checkpoint"])
-            return
-        path = Path(cache_dir) / f"{self.name}-{self._train_key(seed)}.pth" if cache_dir else None
-        if path is not None and path.is_file():
-            self.model = load_checkpoint(path)
-            return
-        clips = (
-            list(pool_clips) if pool_clips is not None else _clips_from_images(pool_images or [])
-        )
+    def _clips(self) -> list[np.ndarray]:
+        src = self._pool_source()
+        if src is None:
+            raise self._no_pool()
+        kind, pool = src
+        if kind == "clips":
+            return [np.asarray(c) for c in pool]
+        if isinstance(pool, np.ndarray):
+            return [pool] if pool.ndim == 4 else [pool[None]]
+        if isinstance(pool, str | Path):
+            root = Path(pool)
+            pool = sorted(
+                str(q)
+                for q in root.rglob("*")
+                if q.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp")
+            )
+        clips = _clips_from_images(list(pool))
         if not clips:
             raise ConfigError(
-                f"SR method {self.name!r} has no checkpoint and no training clips: give `checkpoint:` "
-                "or an SR pool of HR faces (folders of frames, one folder per identity/clip)"
+                f"SR method {self.name!r}: the SR pool has no training clips (a clip is a folder "
+                "of at least 2 frames of one identity); give `checkpoint:` or such a pool"
             )
-        o = self.options
-        model = self.build_model(seed)
-        scale = int(model.scale)
-        data = make_training_clips(
-            clips,
-            int(o.get("hr_size", 256)),
-            scale,
-            o.get("train_inputs", (16, 32, 64)),
-            o.get("strategy", "pre"),
-        )
-        log.info(
-            "training %s for %d steps on %d clips", self.name, o.get("train_steps", 300), len(clips)
-        )
-        model = train_video_sr(
-            model,
-            data,
-            steps=int(o.get("train_steps", 300)),
-            batch=int(o.get("train_batch", 2)),
-            clip_len=int(o.get("train_clip_len", 5)),
-            patch=int(o.get("train_patch", 32)),
-            lr=float(o.get("train_lr", 2e-4)),
-            seed=seed,
-            device=device,
-        )
-        if path is not None:
-            save_checkpoint(model, path)
-        self.model = model
+        return clips
+
+    def _prepare_models(self, scales: list[float]) -> None:
+        if self.model is not None:
+            return
+        if self.options.get("checkpoint"):
+            self.model = self.load_user_checkpoint(self.options["checkpoint"])
+            return
+        opts = self.train_options()
+        scale = 4  # the published factor; smaller inputs follow the "pre"/"post" strategy
+
+        def train(partial: Path) -> nn.Module:
+            clips = self._clips()
+            o = self.options
+            model = self.build_model(opts["seed"])
+            data = make_training_clips(
+                clips,
+                int(o.get("hr_size", 256)),
+                int(model.scale),
+                o.get("train_inputs", (16, 32, 64)),
+                o.get("strategy", "pre"),
+            )
+            log.info("training %s for %d steps on %d clips", self.name, opts["steps"], len(clips))
+            return train_video_sr(
+                model,
+                data,
+                steps=int(opts["steps"]),
+                batch=int(opts["batch_size"]),
+                clip_len=int(opts["clip_len"]),
+                patch=int(opts["lr_patch"]),
+                lr=float(opts["lr"]),
+                seed=int(opts["seed"]),
+                device=self._context.get("device", "auto"),
+                progress=bool(self._context.get("progress", True)),
+                ckpt_path=partial,
+            )
+
+        self.model = self.load_or_train(self.weights_path(scale), train)
 
     def upscale(self, clip: np.ndarray, size: int) -> np.ndarray:
         """``(T, h, w[, 3])`` uint8 -> ``(T, size, size[, 3])`` uint8 (see :func:`video_upscale`)."""
@@ -568,7 +602,7 @@ class VideoSRMethod(SRMethod):
             strategy=o.get("strategy", "pre"),
             window=int(o.get("window", 32)),
             overlap=int(o.get("overlap", 4)),
-            device=o.get("device", "auto"),
+            device=o.get("device", self._context.get("device", "auto")),
         )
 
 
@@ -576,7 +610,9 @@ class EDVRMethod(VideoSRMethod):
     """EDVR-M (Wang et al. 2019) as a benchmark SR method."""
 
     name = "edvr"
+    display_name = "EDVR"
     arch = "edvr"
+    accepts = ("edvr*",)
     description = (
         "EDVR-M video SR (PCD alignment + TSA fusion), x4; small inputs via the 'pre' strategy"
     )
@@ -586,6 +622,7 @@ class BasicVSRMethod(VideoSRMethod):
     """BasicVSR (Chan et al. 2021) as a benchmark SR method."""
 
     name = "basicvsr"
+    display_name = "BasicVSR"
     arch = "basicvsr"
     description = "BasicVSR video SR (bidirectional propagation, SPyNet), x4"
 
@@ -594,6 +631,7 @@ class IconVSRMethod(VideoSRMethod):
     """IconVSR (Chan et al. 2021) as a benchmark SR method."""
 
     name = "iconvsr"
+    display_name = "IconVSR"
     arch = "iconvsr"
     description = "IconVSR video SR (information refill + coupled propagation), x4"
 
@@ -602,6 +640,7 @@ class BasicVSRPPMethod(VideoSRMethod):
     """BasicVSR++ (Chan et al. 2022) as a benchmark SR method."""
 
     name = "basicvsrpp"
+    display_name = "BasicVSR++"
     arch = "basicvsrpp"
     description = "BasicVSR++ video SR (second-order grid propagation, flow-guided DCN), x4"
 
@@ -610,5 +649,6 @@ class RealBasicVSRMethod(VideoSRMethod):
     """RealBasicVSR (Chan et al. 2022) as a benchmark SR method."""
 
     name = "realbasicvsr"
+    display_name = "RealBasicVSR"
     arch = "realbasicvsr"
     description = "RealBasicVSR video SR (pre-cleaning + BasicVSR), x4"

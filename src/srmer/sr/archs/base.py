@@ -37,6 +37,16 @@ class ArchSpec:
         One line for ``srmer list``.
     defaults : dict
         Default hyper-parameters of the standard configuration.
+    any_scale : bool
+        Capability: one model runs any (also fractional) factor by setting its ``scale`` attribute
+        (Meta-SR); SR methods then train one integer factor and reuse it for the others.
+    fixed_input : bool
+        Capability: the model takes one fixed, square, power-of-two LR size (``input_size``
+        attribute; GLEAN's StyleGAN latent bank), is built per LR size (``in_size``/``out_size``
+        hyper-parameters) and cannot be tiled.
+    window_multiple : int
+        Capability: LR sides given to the model (training patches) must be multiples of this
+        (e.g. 4 for EDVR's three-level pyramid); 1 for no constraint.
     """
 
     name: str
@@ -46,3 +56,6 @@ class ArchSpec:
     video: bool = False
     description: str = ""
     defaults: dict[str, Any] = field(default_factory=dict)
+    any_scale: bool = False
+    fixed_input: bool = False
+    window_multiple: int = 1

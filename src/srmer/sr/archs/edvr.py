@@ -412,6 +412,8 @@ SPECS = [
         scales=SUPPORTED_SCALES,
         detect=_detect_variant("edvr"),
         video=True,
+        # the PCD pyramid halves the LR input twice
+        window_multiple=4,
         description="EDVR-M (Wang et al. 2019): PCD alignment + TSA fusion, 5-frame windows, x4 (x2/x8/x16 when trained)",
         defaults=_EDVR_M,
     ),
@@ -421,6 +423,7 @@ SPECS = [
         scales=SUPPORTED_SCALES,
         detect=_detect_variant("edvr_l"),
         video=True,
+        window_multiple=4,
         description="EDVR-L (Wang et al. 2019): 128 features, 40 reconstruction blocks, x4 (x2/x8/x16 when trained)",
         defaults=_EDVR_L,
     ),

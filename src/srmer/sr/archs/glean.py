@@ -481,5 +481,6 @@ SPECS: list[ArchSpec] = [
         detect,
         description="GLEAN (Chan et al. 2021): RRDB encoder + StyleGAN2 latent bank + decoder, fixed in/out size",
         defaults={"out_size": 256, "style_channels": 512, "num_mlps": 8, "channel_multiplier": 2},
+        fixed_input=True,
     ),
 ]

@@ -149,5 +149,6 @@ SPECS: list[ArchSpec] = [
         detect,
         description="Meta-SR MetaRDN (Hu et al. 2019): RDN-B + Pos2Weight, any scale (256/16 included)",
         defaults={"D": 16, "C": 8, "G": 64, "G0": 64},
+        any_scale=True,
     ),
 ]

@@ -1,0 +1,394 @@
+"""The contract of trained SR methods: "the given checkpoint, else train on the SR pool (once)".
+
+:class:`TrainedSR` is the base of the image methods (:mod:`srmer.sr.learned`) and of the video
+methods (:mod:`srmer.sr.video`). It owns what they share:
+
+- **one set of option names** (:data:`COMMON_OPTIONS`, plus each kind's own; the video methods' old
+  ``train_*`` names are aliases, :data:`ALIASES`);
+- **one preparation contract**: ``prepare(**context)`` with the context keys ``pool_images``
+  (HR faces: ``(N,H,W,3)`` uint8 array, list of image paths or a folder), ``pool_clips`` (HR clips
+  ``(T,H,W,3)`` uint8), ``cache_dir``, ``device``, ``seed``, ``scales`` (factors to prepare now),
+  ``lr_size`` and ``progress``; unknown keys (e.g. the benchmark's ``models``) are ignored;
+- **one weight cache**: a method without ``checkpoint:`` trains on the pool and caches the weights
+  in ``cache_dir`` under a key of its method, version, architecture, hyper-parameters, training
+  options, seed, scale *and the training pool's fingerprint* (:meth:`TrainedSR.training_key`), so a
+  changed pool retrains. A truncated or unreadable cached file is reported with a warning naming it,
+  removed and retrained;
+- **the checkpoint architecture check**: the architecture detected from a ``checkpoint:`` file must
+  be one the method runs (:attr:`TrainedSR.accepts`), otherwise :class:`~srmer.errors.CheckpointError`;
+- :meth:`TrainedSR.model_fingerprint`: the fingerprint of the model the method will use, for the
+  SR outputs' cache keys.
+
+Architecture-specific behaviour is read from the :class:`~srmer.sr.archs.base.ArchSpec`
+capabilities (``any_scale``, ``fixed_input``, ``window_multiple``), never from the architecture's
+name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from torch import nn
+
+from srmer.errors import CheckpointError, ConfigError, SrmerError
+from srmer.sr.methods import SRMethod
+from srmer.train import array_fingerprint, fingerprint, warn_recompute
+
+log = logging.getLogger(__name__)
+
+#: option names every trained SR method knows
+COMMON_OPTIONS: frozenset[str] = frozenset(
+    {
+        "checkpoint",  # path, or {scale: path} for image methods
+        "arch",  # registry name of the architecture (default: the method's)
+        "hparams",  # architecture hyper-parameters
+        "full",  # train the published configuration instead of the reduced CPU one
+        "steps",  # training iterations
+        "batch_size",  # samples per step
+        "lr_patch",  # LR patch side of the training samples
+        "lr",  # learning rate
+        "seed",  # training seed (default: the run's seed)
+        "device",  # "auto", "cpu", "cuda:0"...
+    }
+)
+
+#: old option names (the video methods') -> the common name; both are accepted, not together
+ALIASES: dict[str, str] = {
+    "train_steps": "steps",
+    "train_batch": "batch_size",
+    "train_patch": "lr_patch",
+    "train_lr": "lr",
+    "train_clip_len": "clip_len",
+}
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def canonical_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with :data:`ALIASES` renamed; an alias given with its common name is refused."""
+    out = dict(options)
+    for old, new in ALIASES.items():
+        if old in out:
+            if new in out:
+                raise ConfigError(
+                    f"SR method {method!r}: options {old!r} and {new!r} are the same setting; "
+                    f"give only {new!r}"
+                )
+            out[new] = out.pop(old)
+    return out
+
+
+def _files_fingerprint(paths: list[str]) -> str:
+    # path, size and mtime as the benchmark's own key of the pool: cheap, and changes when a file
+    # is added, removed or rewritten
+    rows = []
+    for p in sorted(str(q) for q in paths):
+        try:
+            st = Path(p).stat()
+            rows.append(f"{p}|{st.st_size}|{st.st_mtime_ns}")
+        except OSError:
+            rows.append(f"{p}|missing")
+    return fingerprint("files", rows)
+
+
+def pool_fingerprint(pool: Any) -> str:
+    """Fingerprint of a training pool: arrays by content, files by path, size and mtime.
+
+    Parameters
+    ----------
+    pool : ndarray, sequence of ndarray, path, folder or sequence of paths
+        ``(N,H,W,3)`` uint8 frames, HR clips ``(T,H,W,3)``, an image / ``.npy`` file, a folder of
+        images, or a list of image paths.
+    """
+    if isinstance(pool, np.ndarray):
+        return array_fingerprint(pool)
+    if isinstance(pool, str | os.PathLike):
+        p = Path(pool)
+        if p.is_dir():
+            return _files_fingerprint(
+                [str(q) for q in p.rglob("*") if q.suffix.lower() in _IMAGE_SUFFIXES]
+            )
+        return _files_fingerprint([str(p)])
+    items = list(pool)
+    if items and all(isinstance(x, np.ndarray) for x in items):
+        return fingerprint("arrays", [array_fingerprint(x) for x in items])
+    return _files_fingerprint([str(x) for x in items])
+
+
+def files_fingerprint(paths: list[str]) -> str:
+    """Fingerprint of checkpoint files (path, size, mtime)."""
+    return _files_fingerprint(paths)
+
+
+def _nonempty(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, np.ndarray):
+        return value.size > 0
+    if isinstance(value, str | os.PathLike):
+        return True
+    return len(value) > 0
+
+
+class TrainedSR(SRMethod):
+    """Base class of SR methods that run a given checkpoint or train on the SR pool.
+
+    Subclasses set :attr:`arch`, :attr:`accepts` and :attr:`train_defaults`, list their own options
+    in :attr:`kind_options`, and implement :meth:`_prepare_models` and :meth:`upscale`.
+    """
+
+    version = 1
+    #: registry name of the architecture trained when no checkpoint is given
+    arch: ClassVar[str] = ""
+    #: architecture names a ``checkpoint:`` may hold; a trailing ``*`` is a prefix (``"edsr*"``).
+    #: Empty: the method's :attr:`arch` only.
+    accepts: ClassVar[tuple[str, ...]] = ()
+    #: training defaults under the common option names
+    train_defaults: ClassVar[dict[str, Any]] = {}
+    #: options of this kind besides :data:`COMMON_OPTIONS`
+    kind_options: ClassVar[frozenset[str]] = frozenset()
+    #: options that do not change the SR outputs (left out of :meth:`cache_params`)
+    output_neutral_options: ClassVar[frozenset[str]] = frozenset({"device"})
+    #: reduced configuration used when training from scratch without ``hparams``/``full``/``arch``
+    train_hparams: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **options: Any) -> None:
+        options = canonical_options(self.name, options)
+        known = COMMON_OPTIONS | self.kind_options
+        unknown = sorted(set(options) - known)
+        if unknown:
+            aliases = ", ".join(f"{a} (= {b})" for a, b in ALIASES.items() if b in known)
+            raise ConfigError(
+                f"SR method {self.name!r}: unknown option(s) {unknown}; known: {sorted(known)}"
+                + (f"; aliases: {aliases}" if aliases else "")
+            )
+        super().__init__(**options)
+        self._context: dict[str, Any] = {}
+
+    # ---------------------------------------------------------------- configuration
+    @property  # type: ignore[override]
+    def needs_preparation(self) -> bool:
+        """Without a checkpoint the method trains (once) in :meth:`prepare`."""
+        return not self.options.get("checkpoint")
+
+    @property
+    def arch_name(self) -> str:
+        """Registry name of the architecture to train (the ``arch`` option, else :attr:`arch`)."""
+        return str(self.options.get("arch") or self.arch)
+
+    def arch_spec(self, name: str | None = None) -> Any:
+        """The :class:`~srmer.sr.archs.base.ArchSpec` of ``name`` (default :attr:`arch_name`)."""
+        from srmer.sr.registry import get_spec
+
+        return get_spec(name or self.arch_name)
+
+    def hparams(self, training: bool) -> dict[str, Any]:
+        """Architecture overrides: the user's, else (training from scratch) :attr:`train_hparams`."""
+        if self.options.get("hparams") is not None:
+            return dict(self.options["hparams"])
+        if training and not self.options.get("full") and not self.options.get("arch"):
+            return dict(self.train_hparams)
+        return {}
+
+    def train_options(self) -> dict[str, Any]:
+        """The training budget under the common names, defaults filled in (``seed`` included)."""
+        out = {k: self.options.get(k, v) for k, v in self.train_defaults.items()}
+        out["seed"] = int(self.options.get("seed", self._context.get("seed", 0)) or 0)
+        return out
+
+    def cache_params(self) -> dict[str, Any]:
+        """Options that determine the SR outputs (for the SR outputs' cache keys)."""
+        return {k: v for k, v in self.options.items() if k not in self.output_neutral_options}
+
+    def key_extras(self) -> dict[str, Any]:
+        """What else determines the trained weights (recipe, degradation, the kind's own training
+        options); subclasses extend it. Inference-only options (tile, window...) stay out."""
+        return {}
+
+    # ---------------------------------------------------------------- pool and keys
+    def _pool_source(self) -> tuple[str, Any] | None:
+        images = self._context.get("pool_images")
+        clips = self._context.get("pool_clips")
+        if _nonempty(images):
+            return "images", images
+        if _nonempty(clips):
+            return "clips", list(clips)
+        return None
+
+    def _no_pool(self) -> SrmerError:
+        return ConfigError(
+            f"SR method {self.name!r} has no checkpoint and no SR training pool: give `checkpoint: "
+            f"path` in its config entry, or `sr_pool:` (a folder of HR faces of identities not in "
+            f"the evaluation data; video methods group its images into clips by folder). "
+            f"srmer.data.synthetic.generate_sr_pool writes one"
+        )
+
+    def pool_fingerprint(self) -> str:
+        """Fingerprint of the training pool in the context (:func:`pool_fingerprint`)."""
+        src = self._pool_source()
+        if src is None:
+            raise self._no_pool()
+        return f"{src[0]}:{pool_fingerprint(src[1])}"
+
+    def training_key(self, **where: Any) -> dict[str, Any]:
+        """Everything that determines the trained weights; ``where`` adds e.g. ``scale``, ``lr_size``."""
+        return {
+            "method": self.name,
+            "version": self.version,
+            "arch": self.arch_name,
+            "hparams": self.hparams(training=True),
+            "train": self.train_options(),
+            "extras": self.key_extras(),
+            "pool": self.pool_fingerprint(),
+            **where,
+        }
+
+    def cache_dir(self) -> Path:
+        """Folder of the cached trained weights (``cache_dir`` of the context, else ~/.cache/srmer/sr)."""
+        return Path(self._context.get("cache_dir") or Path.home() / ".cache" / "srmer" / "sr")
+
+    def weights_path(self, scale: int, **where: Any) -> Path:
+        """Cache file of the weights trained for ``scale``: ``<name>-x<scale>-<key>.pth``."""
+        h = fingerprint(self.training_key(scale=scale, **where))[:16]
+        return self.cache_dir() / f"{self.name}-x{scale}-{h}.pth"
+
+    def checkpoint_paths(self) -> list[str]:
+        """The file(s) of the ``checkpoint`` option (``path`` or ``{scale: path}``)."""
+        ck = self.options.get("checkpoint")
+        if not ck:
+            return []
+        return [str(p) for p in (ck.values() if isinstance(ck, dict) else [ck])]
+
+    def model_fingerprint(self, context: dict[str, Any] | None = None) -> str:
+        """Fingerprint of the model(s) the method will run, for the SR outputs' cache keys.
+
+        Parameters
+        ----------
+        context : dict, optional
+            The preparation context (as :meth:`prepare` takes it); merged into the remembered one.
+
+        Returns
+        -------
+        str
+            ``"checkpoint:<digest>"`` of the checkpoint files (path, size, mtime), or
+            ``"trained:<digest>"`` of :meth:`training_key` without the scale (covers the pool,
+            options, seed and version). Does not load or train anything.
+        """
+        if context:
+            self._context.update(context)
+        paths = self.checkpoint_paths()
+        if paths:
+            return "checkpoint:" + files_fingerprint(paths)
+        return "trained:" + fingerprint(self.training_key())
+
+    # ---------------------------------------------------------------- checkpoints
+    def accepts_arch(self, name: str) -> bool:
+        """Whether a checkpoint of architecture ``name`` may run as this method."""
+        allowed = self.accepts or (self.arch,)
+        name = name.lower()
+        return any(name.startswith(a[:-1]) if a.endswith("*") else name == a for a in allowed)
+
+    def load_user_checkpoint(self, path: str | os.PathLike) -> nn.Module:
+        """Load a ``checkpoint:`` file and check its architecture is one this method runs.
+
+        Raises
+        ------
+        CheckpointError
+            The detected architecture is not in :attr:`accepts`; the message names the file, the
+            detected and the accepted architectures.
+        SrmerError
+            The file is missing, corrupt or of no known architecture (:func:`load_checkpoint`).
+        """
+        from srmer.sr.checkpoint import load_checkpoint
+        from srmer.sr.registry import Cascade
+
+        model = load_checkpoint(path)
+        if isinstance(model, Cascade):  # a cascade file: its stages carry the architecture
+            names = [str(getattr(m, "arch_name", "")) for m in model.stages.values()]
+        else:
+            names = [str(getattr(model, "arch_name", "") or type(model).__name__)]
+        bad = [n for n in names if not self.accepts_arch(n)]
+        found = bad[0] if bad else names[0]
+        if bad:
+            allowed = ", ".join(self.accepts or (self.arch,))
+            raise CheckpointError(
+                f"SR method {self.name!r}: checkpoint {path} holds a {found!r} model, but "
+                f"{self.name} runs {allowed}; give a checkpoint of that architecture, or use the "
+                f"SR method made for {found!r} (`srmer list` shows which)"
+            )
+        return model
+
+    def load_cached(self, path: Path) -> nn.Module | None:
+        """The cached trained model at ``path``, or ``None`` (absent, or unreadable: removed)."""
+        from srmer.sr.checkpoint import load_checkpoint
+
+        if not path.is_file():
+            return None
+        try:
+            return load_checkpoint(path)
+        except SrmerError as exc:
+            cause = exc.__cause__ or exc
+            warn_recompute(
+                path,
+                f"of SR method {self.name!r} is unreadable or truncated ({type(cause).__name__})",
+                "removed it, training it again",
+                what="cached trained SR model",
+            )
+            path.unlink(missing_ok=True)
+            return None
+
+    def load_or_train(self, path: Path, train: Callable[[Path], nn.Module]) -> nn.Module:
+        """The cached model at ``path``, else ``train(partial_checkpoint)`` saved there.
+
+        ``train`` receives the path of the resumable training checkpoint (``*.partial.pth``, next to
+        the cache file) and returns the trained model; it is written atomically to ``path`` and the
+        partial checkpoint is removed.
+        """
+        from srmer.sr.checkpoint import save_checkpoint
+
+        model = self.load_cached(path)
+        if model is not None:
+            return model
+        partial = path.with_name(path.stem + ".partial.pth")
+        log.info("training SR method %s (%s), cached at %s", self.name, self.arch_name, path)
+        model = train(partial)
+        save_checkpoint(model, path)
+        for p in partial.parent.glob(partial.name + "*"):
+            p.unlink(missing_ok=True)
+        return model
+
+    # ---------------------------------------------------------------- preparation
+    def prepare(self, **context: Any) -> None:
+        """Remember the context; load the checkpoint or train (or load cached) models now.
+
+        Parameters
+        ----------
+        **context
+            ``pool_images`` (``(N,H,W,3)`` uint8 array, image paths or a folder: HR faces of
+            identities outside the evaluation data) or ``pool_clips`` (HR clips ``(T,H,W,3)``
+            uint8), ``cache_dir``, ``device``, ``seed``, ``scales`` (integer factors to prepare
+            now; image methods prepare others on first use), ``lr_size`` (LR side, for
+            fixed-input architectures) and ``progress``. Other keys are ignored.
+        """
+        self._context.update(context)
+        self._prepare_models([float(s) for s in (context.get("scales") or ())])
+
+    @abstractmethod
+    def _prepare_models(self, scales: list[float]) -> None:
+        """Load or train what :meth:`upscale` needs for ``scales`` (may be empty)."""
+
+
+__all__ = [
+    "ALIASES",
+    "COMMON_OPTIONS",
+    "TrainedSR",
+    "canonical_options",
+    "files_fingerprint",
+    "pool_fingerprint",
+]
