@@ -137,7 +137,8 @@ def _vol(shape, seed=0):
 def test_decorrelation_matches_definition(window, rho, model):
     got = lpq_decorrelation(window, rho, model)
     want = ref_decorrelation(*window, *rho, model)
-    np.testing.assert_allclose(got, want, atol=1e-10)
+    # 1e-8: near-equal singular values make the SVD's vectors differ by ~1e-9 between LAPACK builds
+    np.testing.assert_allclose(got, want, atol=1e-8)
     np.testing.assert_allclose(got.T @ got, np.eye(8), atol=1e-10)  # a rotation
 
 
@@ -155,7 +156,7 @@ def test_decorrelation_whitens_the_model_covariance():
     cov = got.T @ (_ALMOST_UNIT @ m @ c @ m.T @ _ALMOST_UNIT) @ got
     off_diag = cov - np.diag(np.diag(cov))
     assert np.abs(off_diag).max() < 1e-9 * np.abs(np.diag(cov)).max()
-    np.testing.assert_allclose(got, v, atol=1e-10)
+    np.testing.assert_allclose(got, v, atol=1e-8)  # see test_decorrelation_matches_definition
     # the two models differ for the temporal planes
     assert not np.allclose(lpq_decorrelation(5, 0.3, "separable"), lpq_decorrelation(5, 0.3))
 
