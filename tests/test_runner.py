@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 
 from srmer.bench import runner
+from srmer.bench.cache import Cache
 from srmer.bench.config import parse_config
+from srmer.bench.stages import clip as clip_stage
 from srmer.data import synthetic
 
 
@@ -67,7 +69,7 @@ def test_warm_rerun_reads_no_frames_and_gives_the_same_results(tiny_root, tmp_pa
     def fail(*a, **k):
         raise AssertionError("a warm re-run must not read frames again")
 
-    monkeypatch.setattr(runner, "read_hr_clip", fail)
+    monkeypatch.setattr(clip_stage, "read_hr_clip", fail)
     second = runner.run(cfg, quiet=True, write_report=False).results
     pd.testing.assert_frame_equal(first, second)
 
@@ -75,7 +77,9 @@ def test_warm_rerun_reads_no_frames_and_gives_the_same_results(tiny_root, tmp_pa
 def test_changing_only_svm_options_keeps_cached_descriptors(tiny_root, tmp_path, monkeypatch):
     runner.run(_config(tiny_root, tmp_path / "run"), quiet=True, write_report=False)
     monkeypatch.setattr(
-        runner, "read_hr_clip", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed"))
+        clip_stage,
+        "read_hr_clip",
+        lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")),
     )
     cfg = _config(
         tiny_root, tmp_path / "run", mer=[{"name": "lbptop", "blocks": [2, 2], "C": 10.0}]
@@ -105,15 +109,16 @@ def test_same_config_gives_the_same_table(tiny_root, tmp_path):
 def test_cache_clips_all_stores_every_clip_stage_and_reuses_them(tiny_root, tmp_path, monkeypatch):
     cfg = _config(tiny_root, tmp_path / "run", cache_clips="all")
     first = runner.run(cfg, quiet=True, write_report=False).results
-    info = runner.Cache(cfg.cache_dir).info()
+    info = Cache(cfg.cache_dir).info()
     assert (
         info["hr"]["entries"] == 12
         and info["lr"]["entries"] == 12 * 2
-        and info["sr"]["entries"] == 12 * 4
+        # SR clips of `bicubic` only: the `none` setting's clip is its LR clip, stored once
+        and info["sr"]["entries"] == 12 * 2
     )
     # a new MER method needs representations but no clip is read or degraded again
     monkeypatch.setattr(
-        runner, "read_hr_clip", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-read"))
+        clip_stage, "read_hr_clip", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-read"))
     )
     cfg2 = _config(
         tiny_root,
@@ -131,7 +136,7 @@ def test_cache_clips_all_stores_every_clip_stage_and_reuses_them(tiny_root, tmp_
 def test_auto_policy_skips_cheap_bicubic_clips(tiny_root, tmp_path):
     cfg = _config(tiny_root, tmp_path / "run")
     runner.run(cfg, quiet=True, write_report=False)
-    info = runner.Cache(cfg.cache_dir).info()
+    info = Cache(cfg.cache_dir).info()
     assert (
         "hr" not in info
         and "lr" not in info
@@ -160,7 +165,7 @@ def test_sr_keys_follow_the_model_fingerprint(tiny_root):
 
     cfg = _config(tiny_root, "unused")
     sample = load("casme2", tiny_root)[0]
-    plan = runner.ClipPlan(
+    plan = clip_stage.ClipPlan(
         "c",
         cfg.preprocess.model_dump(mode="json"),
         cfg.degradation.model_dump(mode="json"),
@@ -169,9 +174,9 @@ def test_sr_keys_follow_the_model_fingerprint(tiny_root):
         0,
         {"models": {"bicubic": "pool-a"}},
     )
-    a = runner._setting_keys(plan, sample)["settings"]
+    a = clip_stage.setting_keys(plan, sample)["settings"]
     plan.sr_context = {"models": {"bicubic": "pool-b"}}
-    b = runner._setting_keys(plan, sample)["settings"]
+    b = clip_stage.setting_keys(plan, sample)["settings"]
     for sid in a:
         same = a[sid]["sr"] == b[sid]["sr"]
         assert same == (not sid.endswith("|bicubic")), (

@@ -25,7 +25,7 @@ sr_app = typer.Typer(
     help="Train super-resolution models and upscale images or clips.", no_args_is_help=True
 )
 fer_app = typer.Typer(
-    help="Static expression recognition with feature super-resolution (FSR-FER, seed 003).",
+    help="Static expression recognition with feature super-resolution (FSR-FER, Jing et al. 2020).",
     no_args_is_help=True,
 )
 app.add_typer(datasets_app, name="datasets")
@@ -64,6 +64,14 @@ def _print_table(run_dir: Path) -> None:
             )
 
 
+def _print_fer_tables(tables) -> None:
+    from srmer.fer.evaluate import to_markdown
+
+    for name, df in tables.items():
+        console.print(f"\n[bold]{name}[/bold] (accuracy %, test split)")
+        console.print(to_markdown(df, 1), markup=False)
+
+
 @app.command()
 def run(
     config: Annotated[Path, typer.Argument(help="Experiment YAML (see configs/).")],
@@ -72,16 +80,21 @@ def run(
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
-    """Run a benchmark config; writes results, predictions, provenance and the report to its run directory.
+    """Run an experiment config: a micro-expression grid (`experiment: grid`, the default) or FSR-FER (`experiment: fsr_fer`).
 
-    A run that is interrupted resumes where it stopped when started again (stage outputs are cached).
+    Writes results, predictions, provenance and the report to the run directory. The whole config is
+    checked before anything is written; a run that is interrupted resumes where it stopped when
+    started again (stage outputs are cached); a second run on a directory in use is refused.
     """
-    from srmer.bench.config import load_config
-    from srmer.bench.runner import run as run_benchmark
+    from srmer.bench.config import Config, load_config
+    from srmer.bench.runner import run as run_experiment
 
     cfg = load_config(config)
-    result = run_benchmark(cfg, workers=workers, quiet=quiet)
-    _print_table(result.run_dir)
+    result = run_experiment(cfg, workers=workers, quiet=quiet)
+    if isinstance(cfg, Config):
+        _print_table(result.run_dir)
+    else:
+        _print_fer_tables(result.tables)
     if result.skipped:
         err_console.print(
             f"[yellow]{len(result.skipped)} clip(s) skipped[/yellow] (listed in provenance.json and the report)"
@@ -120,57 +133,43 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `srmer run`.")],
 ) -> None:
     """(Re)write the HTML, Markdown and LaTeX report of a run directory."""
-    from srmer.bench.report import write_report
+    from srmer.bench.report import experiment_kind, write_report
 
-    if not (run_dir / "results.csv").is_file():
+    done = "table1.csv" if experiment_kind(run_dir) == "fsr_fer" else "results.csv"
+    if not (run_dir / done).is_file():
         raise SrmerError(
-            f"{run_dir} is not a run directory (no results.csv); run `srmer run CONFIG` first"
+            f"{run_dir} is not a run directory (no {done}); run `srmer run CONFIG` first"
         )
     path = write_report(run_dir)
     console.print(f"report: {path}")
 
 
 @app.command(name="list")
-def list_methods() -> None:
-    """List registered datasets, degradations, SR and MER methods with one-line descriptions."""
-    from rich.table import Table
+def list_methods(
+    kind: Annotated[
+        str | None,
+        typer.Argument(help="Only one kind: dataset, degradation, arch, sr or mer."),
+    ] = None,
+) -> None:
+    """List registered datasets, degradations, SR architectures, SR and MER methods with their options and defaults."""
+    from srmer.registry import all_registries, describe_all, format_listing
 
-    from srmer.data.registry import DATASETS
-    from srmer.mer.registry import MER_METHODS, get_class
-    from srmer.sr.methods import SR_METHODS, get_method_class
-
-    t = Table("kind", "name", "description", title="srmer methods", show_lines=False)
-    for name, (_, desc) in sorted(DATASETS.items()):
-        t.add_row("dataset", name, desc)
-    try:
-        from srmer.degrade import DEGRADATIONS
-
-        for name, entry in sorted(DEGRADATIONS.items()):
-            t.add_row(
-                "degradation",
-                name,
-                getattr(entry, "description", "")
-                or str(entry.__doc__ or "").strip().split("\n")[0],
+    kinds = list(all_registries())
+    if kind is not None:
+        # short forms: `dataset`, `degradation`, `arch`, `sr`, `mer`
+        aliases = {"arch": "SR architecture", "sr": "SR method", "mer": "MER method"}
+        wanted = aliases.get(kind.lower(), kind).lower().rstrip("s")
+        kinds = [k for k in kinds if k.lower() == wanted]
+        if not kinds:
+            raise SrmerError(
+                f"unknown kind {kind!r}; choose one of: dataset, degradation, arch, sr, mer"
             )
-    except ImportError:
-        t.add_row("degradation", "bicubic", "MATLAB-compatible bicubic down-sampling (seed 000)")
-    for name in SR_METHODS:
-        try:
-            cls = get_method_class(name)
-            desc = cls.description
-            scales = getattr(cls, "scale_support", None)
-            if scales:
-                desc += f" [{scales() if callable(scales) else scales}]"
-        except ImportError as e:  # an optional dependency missing: say so instead of crashing
-            desc = f"(unavailable: {e})"
-        t.add_row("sr", name, desc)
-    for name in MER_METHODS:
-        try:
-            desc = get_class(name).description
-        except ImportError as e:
-            desc = f"(unavailable: {e})"
-        t.add_row("mer", name, desc)
-    console.print(t)
+    console.print(
+        format_listing(describe_all(kinds=kinds, on_error="row")),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @datasets_app.command("check")
@@ -319,23 +318,30 @@ def fer_run(
         typer.Argument(help="FSR-FER config (configs/fer_demo.yaml, configs/seed003_rafdb.yaml)."),
     ],
     out: Annotated[
-        Path, typer.Argument(help="Output folder (re-running resumes from its checkpoints).")
+        Path, typer.Argument(help="Run directory (re-running resumes from its cached models).")
     ],
 ) -> None:
-    """Seed 003's experiment: HR classifier, FSR-FER (with/without re-weighting), bicubic and image-SR baselines at x2..x8."""
-    from srmer.fer.evaluate import run_fsr_fer, to_markdown
+    """Jing et al.'s FSR-FER experiment at x2..x8 (same as `srmer run CONFIG` with `output: OUT`)."""
+    from srmer.bench.experiments.fsr_fer import run_fsr_fer
 
     tables = run_fsr_fer(str(config), str(out), on_stage=lambda s: err_console.log(s))
-    for name, df in tables.items():
-        console.print(f"\n[bold]{name}[/bold] (accuracy %, test split)")
-        console.print(to_markdown(df, 1), markup=False)
-    console.print(f"\noutputs: {out}")
+    _print_fer_tables(tables)
+    console.print(f"\nrun directory: {out}")
 
 
-def main() -> None:
+def main_with(args: list[str]) -> int:
+    """Run the CLI on ``args`` and return its exit status (for deprecated entry points)."""
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def main(args: list[str] | None = None) -> None:
     """Entry point: user errors print one clear message (no traceback) and exit with status 2."""
     try:
-        app()
+        app(args)
     except SrmerError as err:
         err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False, soft_wrap=True)
         sys.exit(2)

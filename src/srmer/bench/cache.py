@@ -14,6 +14,8 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,10 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(Path(path), text.encode())
 
 
+class CacheWarning(UserWarning):
+    """A damaged cache entry was found and removed (it is recomputed)."""
+
+
 class Cache:
     """Stage-output store under ``root/<stage>/<key[:2]>/<key>.npz``.
 
@@ -109,8 +115,13 @@ class Cache:
     def has(self, stage: str, key: str) -> bool:
         return self.path(stage, key).is_file()
 
-    def load(self, stage: str, key: str) -> dict[str, Any] | None:
-        """The stored value, or ``None`` if absent or unreadable (a damaged entry is recomputed)."""
+    def load(self, stage: str, key: str, expect: Sequence[str] = ()) -> dict[str, Any] | None:
+        """The stored value, or ``None`` if absent or unreadable.
+
+        An unreadable entry (truncated, empty, not an ``.npz``, or lacking one of the ``expect``
+        arrays) is reported with a :class:`CacheWarning` naming the file, removed, and ``None`` is
+        returned so that the caller recomputes it: a damaged cache never stops a run.
+        """
         p = self.path(stage, key)
         if not p.is_file():
             return None
@@ -119,8 +130,27 @@ class Cache:
                 out: dict[str, Any] = {k: z[k] for k in z.files if k != "__meta__"}
                 if "__meta__" in z.files:
                     out["meta"] = json.loads(str(z["__meta__"]))
+            missing = [k for k in expect if k not in out]
+            if missing:
+                raise ValueError(f"entry lacks {missing}")
             return out
-        except (OSError, ValueError, json.JSONDecodeError):
+        # np.load raises all of these for damaged files (EOFError: empty; BadZipFile: truncated;
+        # ValueError/KeyError/TypeError: a foreign or half-written payload)
+        except (
+            OSError,
+            EOFError,
+            ValueError,
+            KeyError,
+            TypeError,
+            zipfile.BadZipFile,
+            json.JSONDecodeError,
+        ) as exc:
+            warnings.warn(
+                f"cache entry {p} is unreadable ({type(exc).__name__}: {exc}); "
+                "removed, it will be recomputed",
+                CacheWarning,
+                stacklevel=2,
+            )
             p.unlink(missing_ok=True)
             return None
 

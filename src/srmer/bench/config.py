@@ -8,7 +8,7 @@ given either by name (``lbptop``) or as a mapping with their options
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -21,7 +21,10 @@ from pydantic import (
     model_validator,
 )
 
-from srmer.errors import ConfigError
+from srmer.errors import ConfigError, SrmerError
+
+if TYPE_CHECKING:
+    from srmer.fer.config import FERConfig
 
 #: options of a method entry that shape the grid instead of being passed to the method:
 #: ``label`` (name in tables) and, for SR methods, ``resolutions`` (run only at these LR sides,
@@ -147,6 +150,8 @@ class Config(BaseModel):
     """A benchmark: datasets x resolutions x SR methods x MER methods under one protocol."""
 
     model_config = ConfigDict(extra="forbid")
+    #: experiment kind: ``grid`` (this schema) or ``fsr_fer`` (:class:`srmer.fer.config.FERConfig`)
+    experiment: Literal["grid"] = "grid"
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     datasets: list[DatasetSpec] = Field(min_length=1)
     preprocess: PreprocessSpec = Field(default_factory=PreprocessSpec)
@@ -218,6 +223,36 @@ class Config(BaseModel):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _method_options(self) -> Config:
+        # Every option of every method is checked now, before any work: a misspelt MER option
+        # must not surface after hours of SR training.
+        from srmer.degrade import get_degradation
+        from srmer.mer.registry import create as create_mer
+        from srmer.sr.methods import get_method
+
+        try:
+            get_degradation({"name": self.degradation.name, **self.degradation.options})
+        except SrmerError as err:
+            raise ValueError(f"degradation: {err}") from None
+        for i, spec in enumerate(self.sr):
+            try:
+                m = get_method(spec.name, **spec.kwargs())
+            except SrmerError as err:
+                raise ValueError(f"sr[{i}] ({spec.label}): {err}") from None
+            if m.needs_preparation and self.sr_pool is None:
+                raise ValueError(
+                    f"sr[{i}] ({spec.label}) needs training images or a checkpoint: set `sr_pool:` "
+                    "to a folder of HR faces of identities not in the evaluation data, or give "
+                    "`checkpoint:`"
+                )
+        for i, spec in enumerate(self.mer):
+            try:
+                create_mer(spec.name, **spec.kwargs())
+            except SrmerError as err:
+                raise ValueError(f"mer[{i}] ({spec.label}): {err}") from None
+        return self
+
     @property
     def output_dir(self) -> Path:
         return self.output if self.output is not None else Path("runs") / self.name
@@ -252,8 +287,33 @@ def parse_config(data: dict[str, Any], source: str = "<dict>") -> Config:
         raise ConfigError(_format_error(source, err)) from None
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a YAML experiment config."""
+EXPERIMENT_KINDS = ("grid", "fsr_fer")
+
+
+def parse_any_config(data: Any, source: str = "<dict>") -> Config | FERConfig:
+    """Validate a config mapping of any experiment kind (its ``experiment:`` field, default ``grid``)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid config {source}: expected a mapping of fields at the top level")
+    kind = data.get("experiment", "grid")
+    if kind == "fsr_fer":
+        from srmer.fer.config import parse_fer_config
+
+        return parse_fer_config(data, source)
+    if kind != "grid":
+        raise ConfigError(
+            f"invalid config {source}:\n  field `experiment`: unknown experiment kind {kind!r}; "
+            f"choose one of: {', '.join(EXPERIMENT_KINDS)}"
+        )
+    if "experiment" not in data and {"fsr", "backbone"} & set(data):
+        raise ConfigError(
+            f"invalid config {source}: it looks like an FSR-FER config (it has "
+            f"{sorted({'fsr', 'backbone'} & set(data))}); add `experiment: fsr_fer` at the top"
+        )
+    return parse_config(data, source)
+
+
+def load_config(path: str | Path) -> Config | FERConfig:
+    """Read and validate a YAML experiment config of any kind (``experiment: grid | fsr_fer``)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist (ready configs are in configs/)")
@@ -261,9 +321,41 @@ def load_config(path: str | Path) -> Config:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ConfigError(f"config {path} is not valid YAML: {err}") from None
-    return parse_config(data, str(path))
+    return parse_any_config(data, str(path))
 
 
-def dump_config(config: Config) -> str:
+def dump_config(config: Config | FERConfig) -> str:
     """The config as YAML (paths as strings), as written to the run directory."""
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def _exists(path: Path | str, field: str, fix: str) -> None:
+    if not Path(path).exists():
+        raise ConfigError(f"config field `{field}`: {path} does not exist; {fix}")
+
+
+def preflight(config: Config | FERConfig) -> None:
+    """Check that every file and folder a config names exists, before anything is written.
+
+    Raises
+    ------
+    ConfigError
+        Naming the field and the missing path.
+    """
+    if not isinstance(config, Config):
+        if config.data.kind == "rafdb" and config.data.root is not None:
+            _exists(config.data.root, "data.root", "give the folder that holds RAF-DB's basic/")
+        return
+    for i, ds in enumerate(config.datasets):
+        _exists(
+            ds.root,
+            f"datasets[{i}].root",
+            f"pass the folder of your {ds.name} copy (or run `srmer demo` for the synthetic one)",
+        )
+    if config.sr_pool is not None:
+        _exists(config.sr_pool, "sr_pool", "give a folder of HR face images for SR training")
+    for i, spec in enumerate(config.sr):
+        ck = spec.options.get("checkpoint")
+        if ck:
+            for p in ck.values() if isinstance(ck, dict) else [ck]:
+                _exists(p, f"sr[{i}].checkpoint", "fix the path to the weights file")

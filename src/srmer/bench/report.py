@@ -68,6 +68,16 @@ class RunData:
     provenance: dict = field(default_factory=dict)
 
 
+def experiment_kind(run_dir: str | Path) -> str:
+    """``"grid"`` or ``"fsr_fer"``: the experiment kind recorded in a run directory's ``plan.json``."""
+    plan = Path(run_dir) / "plan.json"
+    try:
+        kind = json.loads(plan.read_text()).get("experiment", "grid")
+    except (OSError, ValueError, AttributeError):
+        kind = "grid"  # run directories written before experiment kinds existed are grids
+    return str(kind)
+
+
 def load_run(run_dir: str | Path) -> RunData:
     """Read a run directory written by ``srmer run``.
 
@@ -315,6 +325,16 @@ def write_report(
     pathlib.Path
         Path of ``report.html``.
     """
+    if experiment_kind(run_dir) == "fsr_fer":
+        from srmer.bench.experiments.fsr_fer import read_fer_run, write_fer_report
+
+        tables, summary = read_fer_run(run_dir)
+        return write_fer_report(
+            Path(out_dir) if out_dir else Path(run_dir) / "report",
+            tables,
+            summary,
+            curves=Path(run_dir) / "loss_curves.png",
+        )
     run = load_run(run_dir)
     res = run.results
     if metric not in res.columns:
@@ -405,7 +425,7 @@ def write_report(
         key = _slug(
             sel["dataset"] + "-" + "-".join(v for k, v in sel.items() if k != "dataset" and v)
         )
-        body.append("<h3>Average per MER and SR method (Fig. 4 of seed 000)</h3>")
+        body.append("<h3>Average per MER and SR method (Fig. 4 of Zhou et al.)</h3>")
         add_fig(
             figures.avg_per_mer_sr(df, metric, title=f"{title}: mean {mname} over resolutions"),
             f"fig4_{key}",
@@ -427,7 +447,7 @@ def write_report(
             "itself); dashed: the same MER method at the HR reference. x axis on a log scale.",
             "No low-resolution rows: no curve to draw.",
         )
-        body.append(f"<h3>Reconstruction quality against {mname} (Fig. 5 of seed 000)</h3>")
+        body.append(f"<h3>Reconstruction quality against {mname} (Fig. 5 of Zhou et al.)</h3>")
         qd = quality_all[quality_all["dataset"].astype(str) == sel["dataset"]]
         png, rr = figures.quality_vs_metric(df, qd, metric, title=f"{title}")
         r_txt = "; ".join(
@@ -467,7 +487,7 @@ def write_report(
 
     # Table V
     toc.append(("quality", "Reconstruction quality (Table V)"))
-    body.append('<h2 id="quality">Reconstruction quality (Table V of seed 000)</h2>')
+    body.append('<h2 id="quality">Reconstruction quality (Table V of Zhou et al.)</h2>')
     md.extend(["## Reconstruction quality (Table V)", ""])
     qt = quality_table(quality_all, hr)
     if qt is None:
@@ -480,7 +500,7 @@ def write_report(
 
     # Table VI
     toc.append(("anova", "Three-factor ANOVA (Table VI)"))
-    body.append('<h2 id="anova">Three-factor ANOVA (Table VI of seed 000)</h2>')
+    body.append('<h2 id="anova">Three-factor ANOVA (Table VI of Zhou et al.)</h2>')
     md.extend(["## Three-factor ANOVA (Table VI)", ""])
     explain = (
         f"Does the input resolution, the SR method or the MER method change {mname}? An additive "

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,41 +32,49 @@ import pandas as pd
 
 from srmer.errors import SrmerError
 
-# Paper spellings of registry names (seed 000 tables); unknown names are shown as they are.
-SR_DISPLAY = {
-    "none": "Bicubic",
-    "bicubic": "Bicubic_restore",
-    "srcnn": "SRCNN",
-    "srgan": "SRGAN",
-    "edsr": "EDSR",
-    "esrgan": "ESRGAN",
-    "nesrganplus": "nESRGAN+",
-    "rdn": "RDN",
-    "realesrgan": "Real-ESRGAN",
-    "rcan": "RCAN",
-    "metasr": "Meta-SR",
-    "glean": "GLEAN",
-    "edvr": "EDVR",
-    "basicvsr": "BasicVSR",
-    "iconvsr": "IconVSR",
-    "basicvsrpp": "BasicVSR++",
-    "realbasicvsr": "RealBasicVSR",
-    "fsrfer": "FSR-FER",
-}
-MER_DISPLAY = {
-    "lbptop": "LBPTOP",
-    "lbpsip": "LBPSIP",
-    "lpqtop": "LPQ-TOP",
-    "hog3d": "3DHOG",
-    "hogtop": "HOG-TOP",
-    "higotop": "HIGO-TOP",
-    "rcna": "RCNA",
-    "ststnet": "STSTNet",
-    "featref": "FeatRef",
-    "resnet3d": "3DResNet",
-    "offapexnet": "OFF-ApexNet",
-    "dualinception": "Dual-Inception",
-}
+
+class _RegistryNames(Mapping):
+    """Display names of a method registry's entries, read from each class's ``display_name``.
+
+    The registry is the one source of the papers' spellings; ``extra`` adds names that are not
+    registered methods (e.g. FSR-FER's rows). Unknown names are shown as they are.
+    """
+
+    def __init__(self, module: str, attr: str, extra: dict[str, str] | None = None) -> None:
+        self._module, self._attr, self._extra = module, attr, dict(extra or {})
+        self._cache: dict[str, str] | None = None
+
+    def _names(self) -> dict[str, str]:
+        if self._cache is None:
+            import importlib
+
+            reg = getattr(importlib.import_module(self._module), self._attr)
+            names = dict(self._extra)
+            for name in reg.names():
+                try:
+                    shown = getattr(reg.get(name), "display_name", "")
+                except SrmerError:  # a broken optional module: keep its registry name
+                    shown = ""
+                if shown:
+                    names[name] = shown
+            self._cache = names
+        return self._cache
+
+    def __getitem__(self, key: str) -> str:
+        return self._names()[key]
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+#: paper spellings of SR and MER method names, from the registries (``display_name``)
+SR_DISPLAY: Mapping[str, str] = _RegistryNames(
+    "srmer.sr.methods", "SR_METHODS", extra={"fsrfer": "FSR-FER"}
+)
+MER_DISPLAY: Mapping[str, str] = _RegistryNames("srmer.mer.registry", "MER_METHODS")
 DATASET_DISPLAY = {
     "casme2": "CASME II",
     "samm": "SAMM",
@@ -194,12 +202,14 @@ def check_results(df: pd.DataFrame, where: str, need: Iterable[str] = RESULT_COL
 
 
 def hr_size(df: pd.DataFrame) -> int | None:
-    """HR size of a results table: the ``N`` of ``"mtoN"`` settings, else the reference resolution."""
-    if "setting" in df.columns:
-        for s in df["setting"].astype(str):
-            m = re.fullmatch(r"\d+to(\d+)", s)
-            if m:
-                return int(m.group(1))
+    """HR size of a results table, from its ``hr_size`` column (``None`` for an empty table).
+
+    Results tables written before the column existed (srmer 0.1) fall back to the resolutions: the
+    reference row's resolution when it is above every SR row's, never the setting names.
+    """
+    if "hr_size" in df.columns:
+        sizes = df["hr_size"].dropna().astype(int).unique()
+        return int(sizes.max()) if len(sizes) else None
     lr = df.loc[df["sr"].astype(str) != "none", "resolution"]
     none_res = df.loc[df["sr"].astype(str) == "none", "resolution"]
     if len(lr) and len(none_res) and none_res.max() > lr.max():
@@ -211,7 +221,9 @@ def hr_size(df: pd.DataFrame) -> int | None:
 
 
 def reference_mask(df: pd.DataFrame) -> pd.Series:
-    """Rows of the HR reference (SR ``none`` at the HR size, e.g. ``256x256``)."""
+    """Rows of the HR reference (seed 000's ``256x256``), from the ``is_reference`` column."""
+    if "is_reference" in df.columns:
+        return df["is_reference"].astype(str).str.lower().isin(("true", "1")).set_axis(df.index)
     hr = hr_size(df)
     if hr is None:
         return pd.Series(False, index=df.index)

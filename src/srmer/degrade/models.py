@@ -105,7 +105,7 @@ class BicubicDegradation(Degradation):
     """
 
     name = "bicubic"
-    description = "MATLAB-compatible bicubic downsampling (seed 000)"
+    description = "MATLAB-compatible bicubic downsampling (Zhou et al.)"
 
     def _degrade(self, clip: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
         return resize_clip(clip, size)
@@ -271,7 +271,9 @@ class BlurNoiseDegradation(Degradation):
     """
 
     name = "blur_noise"
-    description = "seed 001: Gaussian blur -> downsample -> additive Gaussian noise (L = S Y Z + x)"
+    description = (
+        "Sharma et al.: Gaussian blur -> downsample -> additive Gaussian noise (L = S Y Z + x)"
+    )
 
     def __init__(
         self,

@@ -164,9 +164,11 @@ class ImageSRConfig(_Strict):
 
 
 class FERConfig(_Strict):
-    """Top level of an FSR-FER experiment config."""
+    """Top level of an FSR-FER experiment config (``experiment: fsr_fer`` for ``srmer run``)."""
 
-    name: str = "fsr-fer"
+    #: experiment kind, for the engine (``srmer run``); the grid's configs say ``grid`` or nothing
+    experiment: Literal["fsr_fer"] = "fsr_fer"
+    name: str = Field("fsr-fer", pattern=r"^[A-Za-z0-9_.-]+$")
     data: DataConfig = Field(default_factory=DataConfig)
     backbone: BackboneConfig = Field(default_factory=BackboneConfig)
     fsr: FSRConfig = Field(default_factory=FSRConfig)
@@ -176,6 +178,18 @@ class FERConfig(_Strict):
     #: torch intra-op threads on the CPU (0: leave torch's default)
     threads: int = Field(0, ge=0)
     progress: bool = True
+    #: run directory (default runs/<name>)
+    output: Path | None = None
+    #: trained models (backbone, FSR generators, image SR) are cached here (default <output>/cache)
+    cache: Path | None = None
+
+    @property
+    def output_dir(self) -> Path:
+        return self.output if self.output is not None else Path("runs") / self.name
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.cache if self.cache is not None else self.output_dir / "cache"
 
 
 def _format_error(source: str, err: ValidationError) -> str:

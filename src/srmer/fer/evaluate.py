@@ -9,18 +9,17 @@ bicubic by integer factors x2..x8 and classified by
 * **FSR-FER**: the HR classifier's C on ``G(F(bicubic_up(I_lr)))``, one G for every factor;
 * Table 2: FSR-FER trained with and without the classification-aware re-weighting.
 
-Accuracies are total (overall) accuracy in percent, as the paper's tables. :func:`run_fsr_fer` is the
-whole experiment from a config (``srmer.fer.config``); the lead's CLI or benchmark can call it.
+Accuracies are total (overall) accuracy in percent, as the paper's tables. The whole experiment (train,
+evaluate, tables, report) is the engine's ``fsr_fer`` experiment kind,
+:func:`srmer.bench.experiments.fsr_fer.run_fsr_fer`, run by ``srmer run`` on a config with
+``experiment: fsr_fer``; this module holds the evaluation pieces it calls.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,15 +27,9 @@ import torch
 
 from srmer.errors import ConfigError, SrmerError
 from srmer.fer.backbone import FERNet
-from srmer.fer.config import FERConfig, ImageSRConfig, load_fer_config, parse_fer_config
+from srmer.fer.config import FERConfig, ImageSRConfig
 from srmer.fer.fsr import FeatureGenerator
-from srmer.fer.train import (
-    degrade_up,
-    extract_features,
-    save_history,
-    train_backbone,
-    train_fsr,
-)
+from srmer.fer.train import degrade_up, extract_features
 
 __all__ = [
     "FERData",
@@ -46,7 +39,7 @@ __all__ = [
     "image_sr_accuracy",
     "load_fer_data",
     "plot_losses",
-    "run_fsr_fer",
+    "results_frame",
     "to_markdown",
 ]
 
@@ -190,6 +183,10 @@ def image_sr_accuracy(
 
     size = test_images.shape[1]
     wanted = spec.scales or scales
+    # one model for every factor (Meta-SR) or one per factor (RCAN): the architecture declares it
+    from srmer.sr.registry import get_spec
+
+    any_scale = get_spec(spec.name).any_scale
     out: dict[int, float] = {s: float("nan") for s in scales}
     work = Path(work_dir)
 
@@ -204,7 +201,7 @@ def image_sr_accuracy(
         model = sr.create(spec.name, scale=scale, seed=seed, **spec.hparams)
         per = max(1, spec.train_steps // len(train_scales))
         for s in train_scales:
-            if spec.name == "metasr":
+            if any_scale:
                 model.scale = s
             sr.train_sr(
                 model,
@@ -220,7 +217,7 @@ def image_sr_accuracy(
             )
         return model
 
-    if spec.name == "metasr":
+    if any_scale:
         model = obtain(4, "any", [s for s in wanted if s in scales])
         if model is None:
             return out
@@ -290,229 +287,28 @@ def plot_losses(histories: dict[str, list[dict[str, float]]], path: str | os.Pat
     return path
 
 
-def _frame(rows: dict[str, dict[int, float]], scales: list[int]) -> pd.DataFrame:
+def results_frame(rows: dict[str, dict[int, float]], scales: list[int]) -> pd.DataFrame:
+    """Table of accuracies: rows = methods (``rows`` order), columns ``x<s>`` per factor and ``avg``."""
     df = pd.DataFrame({f"x{s}": [rows[m].get(s, np.nan) for m in rows] for s in scales})
     df.index = pd.Index(list(rows), name="method")
     df["avg"] = df.mean(axis=1, skipna=False)
     return df
 
 
-def run_fsr_fer(
-    config: dict[str, Any] | str | os.PathLike | FERConfig,
-    out_dir: str | os.PathLike,
-    on_stage: Callable[[str], None] | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Run the seed-003 experiment: backbone, FSR-FER (+ ablation), image SR baselines, tables.
-
-    Parameters
-    ----------
-    config : dict, path or FERConfig
-        A config mapping, a YAML path (``src/srmer/configs/fer_demo.yaml``) or a validated config.
-    out_dir : path
-        Output folder. Checkpoints (``backbone.pt``, ``fsr.pt``, ``fsr_noreweight.pt``, SR models)
-        go to ``out_dir/checkpoints`` and make a re-run resume; results are ``table1.csv/.md``,
-        ``table2.csv/.md``, ``loss_fsr*.csv``, ``loss_curves.png``, ``backbone_history.csv`` and
-        ``results.json``.
-    on_stage : callable, optional
-        Called with a short stage name before each stage (for a caller's log).
-
-    Returns
-    -------
-    dict of DataFrame
-        ``"table1"``: rows ``HR`` (no down-sampling, every column), ``Bicubic``, image SR rows,
-        ``FSR-FER``; ``"table2"``: ``w/o re-weighting`` and ``w/ re-weighting``. Columns ``x2..x8``
-        and ``avg``, total accuracy in percent on the test split.
-    """
-    if isinstance(config, str | os.PathLike) and not isinstance(config, dict):
-        cfg = load_fer_config(config)
-    else:
-        cfg = parse_fer_config(config)
-    out = Path(out_dir)
-    ck = out / "checkpoints"
-    ck.mkdir(parents=True, exist_ok=True)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    from srmer.sr.infer import resolve_device
-
-    device = resolve_device(cfg.device)
-    say = on_stage or (lambda s: None)
-    say("data")
-    data = load_fer_data(cfg, out)
-    scales = cfg.fsr.scales
-    say("backbone")
-    bb_path = cfg.backbone.checkpoint or ck / "backbone.pt"
-    bb = train_backbone(
-        data.train_images,
-        data.train_labels,
-        cfg.backbone,
-        len(data.classes),
-        bb_path,
-        cfg.seed,
-        device,
-        cfg.progress,
-    )
-    save_history(bb.history, out / "backbone_history.csv")
-    net = bb.model
-    say("fsr")
-    fsr = train_fsr(
-        net,
-        data.train_images,
-        data.train_labels,
-        cfg.fsr,
-        ck / ("fsr.pt" if cfg.fsr.reweight else "fsr_noreweight.pt"),
-        cfg.seed,
-        device,
-        cfg.progress,
-    )
-    histories = {"FSR-FER" + ("" if cfg.fsr.reweight else " (w/o re-weighting)"): fsr.history}
-    save_history(fsr.history, out / "loss_fsr.csv")
-    ablation = None
-    if cfg.fsr.ablation_no_reweight and cfg.fsr.reweight:
-        say("fsr-ablation")
-        ablation = train_fsr(
-            net,
-            data.train_images,
-            data.train_labels,
-            cfg.fsr.model_copy(update={"reweight": False}),
-            ck / "fsr_noreweight.pt",
-            cfg.seed,
-            device,
-            cfg.progress,
-        )
-        histories["w/o re-weighting"] = ablation.history
-        save_history(ablation.history, out / "loss_fsr_noreweight.csv")
-    say("evaluate")
-    hr = accuracy(net, data.test_images, data.test_labels, None, device)
-    rows: dict[str, dict[int, float]] = {
-        "HR": dict.fromkeys(scales, hr),
-        "Bicubic": bicubic_accuracy(net, data.test_images, data.test_labels, scales, device),
-    }
-    for spec in cfg.image_sr:
-        say(f"image-sr {spec.name}")
-        label = spec.label or {"rcan": "RCAN", "metasr": "Meta-SR"}[spec.name]
-        rows[label] = image_sr_accuracy(
-            spec,
-            net,
-            data.train_images,
-            data.test_images,
-            data.test_labels,
-            scales,
-            ck,
-            device,
-            cfg.seed,
-            cfg.progress,
-        )
-    fsr_acc = fsr_accuracy(net, fsr.generator, data.test_images, data.test_labels, scales, device)
-    rows["FSR-FER"] = fsr_acc
-    table1 = _frame(rows, scales)
-    tables = {"table1": table1}
-    if ablation is not None:
-        abl = fsr_accuracy(
-            net, ablation.generator, data.test_images, data.test_labels, scales, device
-        )
-        tables["table2"] = _frame({"w/o re-weighting": abl, "w/ re-weighting": fsr_acc}, scales)
-    for name, df in tables.items():
-        df.to_csv(out / f"{name}.csv")
-        (out / f"{name}.md").write_text(to_markdown(df))
-    plot_losses(histories, out / "loss_curves.png")
-    summary = {
-        "config": json.loads(cfg.model_dump_json()),
-        "n_train": len(data.train_labels),
-        "n_test": len(data.test_labels),
-        "classes": list(data.classes),
-        "backbone_train_acc": bb.history[-1]["acc"] if bb.history else None,
-        "tables": {k: json.loads(v.to_json(orient="index")) for k, v in tables.items()},
-    }
-    (out / "results.json").write_text(json.dumps(summary, indent=2, default=str))
-    write_fer_report(out, tables, summary)
-    return tables
-
-
-_TABLE_CAPTIONS = {
-    "table1": "Table 1 (seed 003): accuracy (%) on the test split at each down-sampling factor: "
-    "bicubic up-sampling then the HR classifier, image SR methods then the HR classifier, and FSR-FER "
-    "(LR features super-resolved, then the HR classifier).",
-    "table2": "Table 2 (seed 003): FSR-FER with and without classification-aware re-weighting "
-    "w = (sigma - p)^r.",
-}
-
-
-def write_fer_report(
-    out_dir: str | os.PathLike, tables: dict[str, pd.DataFrame], summary: dict
-) -> Path:
-    """Self-contained ``report.html`` of an FSR-FER run: the tables, the loss curves and the config.
-
-    Parameters
-    ----------
-    out_dir : path
-        The run's output folder (``loss_curves.png`` is embedded when present).
-    tables : dict of DataFrame
-        ``table1`` (and ``table2``) as returned by :func:`run_fsr_fer`.
-    summary : dict
-        The run summary written to ``results.json``.
-    """
-    import base64
-    import html
-
-    from srmer.bench.cache import atomic_write_text
-
-    out = Path(out_dir)
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>srmer FSR-FER report</title>",
-        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border-bottom:1px solid #ccc;"
-        "padding:4px 10px;text-align:right}caption{text-align:left;font-weight:bold;margin:.5em 0}"
-        "pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head><body>",
-        "<h1>FSR-FER: feature super-resolution for static expression recognition</h1>",
-        f"<p>{summary.get('n_train')} training and {summary.get('n_test')} test faces, classes: "
-        f"{html.escape(', '.join(summary.get('classes', [])))}. Accuracy in % (seed 003, Jing et al.).</p>",
-    ]
-    for name, df in tables.items():
-        caption = html.escape(_TABLE_CAPTIONS.get(name, name))
-        table = df.to_html(float_format=lambda v: f"{v:.1f}", na_rep="", border=0)
-        cut = table.index(">") + 1  # after the opening <table ...> tag
-        parts.append(f"{table[:cut]}<caption>{caption}</caption>{table[cut:]}")
-    curves = out / "loss_curves.png"
-    if curves.is_file():
-        b64 = base64.b64encode(curves.read_bytes()).decode()
-        parts.append(
-            "<h2>Training losses</h2><p>Backbone and FSR-FER training curves (critic and "
-            "generator losses per iteration).</p>"
-        )
-        parts.append(
-            f"<img alt='loss curves' style='max-width:100%' src='data:image/png;base64,{b64}'>"
-        )
-    parts.append(
-        "<h2>Configuration</h2><pre>"
-        + html.escape(json.dumps(summary.get("config", {}), indent=2, default=str))
-        + "</pre>"
-    )
-    parts.append("</body></html>")
-    path = out / "report.html"
-    atomic_write_text(path, "\n".join(parts))
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
-    """``python -m srmer.fer.evaluate CONFIG OUT_DIR``: run :func:`run_fsr_fer` and print the tables."""
-    import argparse
+    """Deprecated ``python -m srmer.fer.evaluate CONFIG OUT_DIR``: use ``srmer run CONFIG``."""
+    import importlib
+    import sys
 
-    from srmer.errors import SrmerError
-
-    ap = argparse.ArgumentParser(
-        prog="python -m srmer.fer.evaluate", description=__doc__.splitlines()[0]
-    )
-    ap.add_argument("config", help="FSR-FER YAML config (e.g. src/srmer/configs/fer_demo.yaml)")
-    ap.add_argument("out_dir", help="output folder (re-running resumes from its checkpoints)")
-    args = ap.parse_args(argv)
-    try:
-        tables = run_fsr_fer(args.config, args.out_dir, on_stage=lambda s: print(f"[fsr-fer] {s}"))
-    except SrmerError as err:
-        print(f"error: {err}")
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print(
+            "usage: srmer run CONFIG   (python -m srmer.fer.evaluate CONFIG OUT_DIR is deprecated)"
+        )
         return 2
-    for name, df in tables.items():
-        print(f"\n{name} (total accuracy %, test split)\n{to_markdown(df, 1)}")
-    return 0
+    print("python -m srmer.fer.evaluate is deprecated: use `srmer run CONFIG` (or `srmer fer run`)")
+    cli = importlib.import_module("srmer.cli")  # by name: the CLI is the top layer
+    return cli.main_with(["fer", "run", *args])
 
 
 if __name__ == "__main__":

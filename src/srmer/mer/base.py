@@ -27,6 +27,8 @@ class MERMethod(ABC):
     """
 
     name: ClassVar[str] = ""
+    #: the papers' spelling, used in tables and the report (``"3DHOG"`` for ``hog3d``)
+    display_name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     citation: ClassVar[str] = ""
     #: "descriptor" (fixed-length vector + SVM) or "network" (trained on flow images / sequences)

@@ -185,6 +185,7 @@ class FlowNetMethod(_NetworkMethod):
 
 class STSTNetMER(FlowNetMethod):
     name = "ststnet"
+    display_name = "STSTNet"
     description = (
         "STSTNet: shallow triple-stream CNN on onset-apex TV-L1 flow (u, v, strain), 28x28"
     )
@@ -205,6 +206,7 @@ class STSTNetMER(FlowNetMethod):
 
 class OffApexNetMER(FlowNetMethod):
     name = "offapexnet"
+    display_name = "OFF-ApexNet"
     description = "Off-ApexNet: two-stream CNN on onset-apex TV-L1 flow (u, v), 28x28"
     citation = "Gan et al., OFF-ApexNet on micro-expression recognition system, SPIC 2019"
     net_name = "offapexnet"
@@ -220,6 +222,7 @@ class OffApexNetMER(FlowNetMethod):
 
 class DualInceptionMER(FlowNetMethod):
     name = "dualinception"
+    display_name = "Dual-Inception"
     description = "Dual-Inception: two Inception streams on onset-apex TV-L1 flow (u, v), 28x28"
     citation = "Zhou, Mao and Xue, Dual-inception network for cross-database MER, FG 2019"
     net_name = "dualinception"
@@ -234,6 +237,7 @@ class DualInceptionMER(FlowNetMethod):
 
 class RCNAMER(FlowNetMethod):
     name = "rcna"
+    display_name = "RCNA"
     description = "RCN-A: recurrent convolutional network with parameter-free attention, flow 60x60"
     citation = "Xia et al., Revealing the invisible with model and data shrinking, IEEE TIP 2020"
     net_name = "rcna"
@@ -257,6 +261,7 @@ class RCNAMER(FlowNetMethod):
 
 class FeatRefMER(FlowNetMethod):
     name = "featref"
+    display_name = "FeatRef"
     description = "FeatRef: expression-specific feature learning and fusion on TV-L1 flow (u, v)"
     citation = "Zhou et al., Feature refinement, Pattern Recognition 122 (2022) 108275"
     net_name = "featref"
@@ -286,6 +291,7 @@ class ResNet3DMER(_NetworkMethod):
     """3D-ResNet-18 on the onset..offset clip temporally normalised to 16 frames (TIM)."""
 
     name = "resnet3d"
+    display_name = "3DResNet"
     description = "3D-ResNet-18 (Hara et al.) on TIM-16 sequences, trained from scratch"
     citation = "Hara, Kataoka and Satoh, Learning spatio-temporal features with 3D residual networks, ICCVW 2017"
     net_name = "resnet3d"

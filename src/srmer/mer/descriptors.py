@@ -349,6 +349,7 @@ class LBPTOP(DescriptorMethod):
     """
 
     name = "lbptop"
+    display_name = "LBPTOP"
     description = "LBP-TOP block histograms (Zhao & Pietikainen 2007) + SVM (linear by default)"
     citation = (
         "G. Zhao, M. Pietikainen, Dynamic texture recognition using local binary patterns with an "
@@ -385,6 +386,7 @@ class LBPSIP(DescriptorMethod):
     """
 
     name = "lbpsip"
+    display_name = "LBPSIP"
     description = "LBP with six intersection points (Wang et al. 2014), radii 1 and 3 + SVM"
     citation = (
         "Y. Wang, J. See, R. C.-W. Phan, Y.-H. Oh, LBP with six intersection points: reducing "
@@ -417,6 +419,7 @@ class LPQTOP(DescriptorMethod):
     """
 
     name = "lpqtop"
+    display_name = "LPQ-TOP"
     description = "LPQ-TOP phase histograms (Paivarinta et al. 2011) + SVM"
     citation = (
         "J. Paivarinta, E. Rahtu, J. Heikkila, Volume local phase quantization for blur-insensitive "
@@ -476,6 +479,7 @@ class HOGTOP(_PlaneGradientMethod):
     classifier options. See :func:`srmer.features.hog_top`."""
 
     name = "hogtop"
+    display_name = "HOG-TOP"
     description = "HOG on three orthogonal planes (Li et al. 2018), magnitude-weighted + SVM"
     citation = (
         "X. Li et al., Towards reading hidden emotions: a comparative study of spontaneous "
@@ -489,6 +493,7 @@ class HIGOTOP(_PlaneGradientMethod):
     classifier options. See :func:`srmer.features.higo_top`."""
 
     name = "higotop"
+    display_name = "HIGO-TOP"
     description = "Histogram of image gradient orientation on three orthogonal planes + SVM"
     citation = HOGTOP.citation
     function = "higo_top"
@@ -500,6 +505,7 @@ class HOG3D(DescriptorMethod):
     :func:`srmer.features.hog3d`."""
 
     name = "hog3d"
+    display_name = "3DHOG"
     description = "3-D gradient orientation histograms per block (Polikovsky et al. 2009) + SVM"
     citation = (
         "S. Polikovsky, Y. Kameda, Y. Ohta, Facial micro-expressions recognition using high speed "
