@@ -13,7 +13,7 @@ import yaml
 
 from srmer.bench import runner
 from srmer.bench.cache import Cache, CacheWarning
-from srmer.bench.config import load_config, parse_config
+from srmer.bench.config import load_config, parse_any_config, parse_config
 from srmer.bench.rundir import RunDirectoryBusy, RunLock, StaleLockWarning
 from srmer.bench.stages import clip as clip_stage
 from srmer.data import synthetic
@@ -278,3 +278,66 @@ def test_engine_payloads_pickle():
 
     r = ClipResult(clip="s1/c", repr={"a": {"m": np.ones(3, np.float32)}}, skipped=None)
     assert pickle.loads(pickle.dumps(r)).repr["a"]["m"].sum() == 3
+
+
+# ------------------------------------------------------------------------ FSR-FER experiment
+def _tiny_fer(out):
+    return {
+        "experiment": "fsr_fer",
+        "name": "tiny-fer",
+        "data": {"kind": "synthetic", "size": 32, "n_train_per_class": 3, "n_test_per_class": 2},
+        "backbone": {"widths": [4, 4, 8], "embed_dim": 8, "epochs": 1, "batch_size": 7},
+        "fsr": {
+            "num_feat": 4,
+            "num_grow_ch": 2,
+            "num_block": 1,
+            "critic_feat": 4,
+            "batch_size": 4,
+            "scales": [2, 4],
+            "iterations": 2,
+            "checkpoint_every": 1,
+        },
+        "device": "cpu",
+        "threads": 1,
+        "progress": False,
+        "output": str(out),
+    }
+
+
+def test_fsr_fer_runs_through_srmer_run_with_the_engines_run_directory(tmp_path):
+    out = tmp_path / "fer"
+    cfg_file = tmp_path / "fer.yaml"
+    cfg_file.write_text(yaml.safe_dump(_tiny_fer(out)))
+    res = subprocess.run(
+        [sys.executable, "-c", "from srmer.cli import main; main()", "run", str(cfg_file)],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "FSR-FER" in res.stdout and "x2" in res.stdout
+    t1 = pd.read_csv(out / "table1.csv", index_col=0)
+    assert list(t1.index) == ["HR", "Bicubic", "FSR-FER"] and list(t1.columns) == ["x2", "x4", "avg"]
+    assert yaml.safe_load((out / "config.yaml").read_text())["experiment"] == "fsr_fer"
+    assert json.loads((out / "plan.json").read_text())["experiment"] == "fsr_fer"
+    assert json.loads((out / "provenance.json").read_text())["experiment"] == "fsr_fer"
+    assert "Table 1" in (out / "report" / "report.html").read_text()
+    assert (out / "cache" / "fer_models").is_dir() and not (out / ".lock").exists()
+    # `srmer report` rewrites the same report from the run directory
+    rep = subprocess.run(
+        [sys.executable, "-c", "from srmer.cli import main; main()", "report", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert rep.returncode == 0, rep.stderr
+    assert "report.html" in rep.stdout
+
+
+def test_a_misspelt_fsr_fer_field_leaves_the_run_directory_untouched(tmp_path):
+    out = tmp_path / "fer"
+    out.mkdir()
+    (out / "config.yaml").write_text("finished: true\n")
+    bad = _tiny_fer(out)
+    bad["fsr"]["iteratons"] = 3
+    with pytest.raises(ConfigError, match="iteratons"):
+        runner.run(parse_any_config(bad), quiet=True)
+    assert (out / "config.yaml").read_text() == "finished: true\n"

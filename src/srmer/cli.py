@@ -33,7 +33,7 @@ app.add_typer(cache_app, name="cache")
 app.add_typer(sr_app, name="sr")
 app.add_typer(fer_app, name="fer")
 
-console = Console()
+console = Console(soft_wrap=True)  # paths and tables are never broken across lines
 err_console = Console(stderr=True)
 
 PACKAGE_CONFIGS = Path(__file__).parent / "configs"

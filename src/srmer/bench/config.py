@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 #: options of a method entry that shape the grid instead of being passed to the method:
 #: ``label`` (name in tables) and, for SR methods, ``resolutions`` (run only at these LR sides,
-#: e.g. seed 000 ran video SR at 64to256 only)
+#: e.g. Zhou et al. ran video SR at 64to256 only)
 GRID_OPTIONS = ("label", "resolutions")
 
 VALID_RESOLUTIONS_HINT = (
@@ -92,7 +92,7 @@ class DatasetSpec(BaseModel):
 
 class PreprocessSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    #: side of the HR face clip (seed 000: 256)
+    #: side of the HR face clip (Zhou et al.: 256)
     size: int = Field(256, ge=16, le=4096)
     #: detect and crop the face (box fixed from the onset frame); off for pre-cropped data
     crop_faces: bool = False
@@ -156,7 +156,7 @@ class Config(BaseModel):
     datasets: list[DatasetSpec] = Field(min_length=1)
     preprocess: PreprocessSpec = Field(default_factory=PreprocessSpec)
     resolutions: list[int] = Field(default_factory=lambda: [16, 32, 64, 128], min_length=1)
-    #: include the HR reference row (seed 000's "256x256")
+    #: include the HR reference row (Zhou et al.'s "256x256")
     reference: bool = True
     degradation: MethodSpec = Field(default_factory=lambda: MethodSpec(name="bicubic"))
     sr: list[SRSpec] = Field(
@@ -174,7 +174,7 @@ class Config(BaseModel):
     #: which clip-sized stage outputs to store: ``auto`` (the expensive ones: face-cropped HR clips,
     #: random degradations, learned SR), ``all`` or ``none``; representations and folds are always stored
     cache_clips: Literal["auto", "all", "none"] = "auto"
-    #: SR-quality metrics: ``psnr``, ``ssim`` (seed 000 Table V) and ``tcons``, the flow-based temporal
+    #: SR-quality metrics: ``psnr``, ``ssim`` (Zhou et al. Table V) and ``tcons``, the flow-based temporal
     #: consistency of SR clips (costs ~50 ms per frame pair at 256x256, so it is opt-in)
     quality: list[Literal["psnr", "ssim", "tcons"]] = Field(
         default_factory=lambda: ["psnr", "ssim"]
@@ -197,7 +197,7 @@ class Config(BaseModel):
     def _known_degradation(cls, v: MethodSpec) -> MethodSpec:
         try:
             from srmer.degrade import DEGRADATIONS
-        except ImportError:  # registry not available: only seed 000's bicubic
+        except ImportError:  # registry not available: only Zhou et al.'s bicubic
             DEGRADATIONS = {"bicubic": None}
         if v.name not in DEGRADATIONS:
             raise ValueError(

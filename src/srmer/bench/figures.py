@@ -1,4 +1,4 @@
-"""Report figures (seed 000 Figs. 4-5, WAR-vs-resolution curves, confusion matrices) as PNG bytes.
+"""Report figures (Zhou et al. Figs. 4-5, WAR-vs-resolution curves, confusion matrices) as PNG bytes.
 
 Figures are drawn with matplotlib's object API on an Agg canvas (``matplotlib.figure.Figure``), never
 through ``pyplot``: no global state, no GUI backend, safe in worker processes and headless CI.
@@ -44,7 +44,7 @@ def _sr_name(s: str) -> str:
 
 
 def avg_per_mer_sr(df: pd.DataFrame, metric: str = "war", title: str = "") -> bytes | None:
-    """Seed 000 Fig. 4: mean ``metric`` of each MER method under each SR method, over resolutions.
+    """Zhou et al. Fig. 4: mean ``metric`` of each MER method under each SR method, over resolutions.
 
     Parameters
     ----------
@@ -101,7 +101,7 @@ def avg_per_mer_sr(df: pd.DataFrame, metric: str = "war", title: str = "") -> by
 def quality_vs_metric(
     df: pd.DataFrame, quality: pd.DataFrame, metric: str = "war", title: str = ""
 ) -> tuple[bytes | None, dict[str, float]]:
-    """Seed 000 Fig. 5: PSNR and SSIM of each SR setting against the ``metric`` it produced.
+    """Zhou et al. Fig. 5: PSNR and SSIM of each SR setting against the ``metric`` it produced.
 
     Parameters
     ----------

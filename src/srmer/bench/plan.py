@@ -1,6 +1,6 @@
 """Grid expansion: a config becomes the list of (resolution, SR) settings and MER methods to run.
 
-Setting names follow seed 000's tables: ``256x256`` (HR reference), ``16x16`` (SR ``none``: recognise
+Setting names follow Zhou et al.'s tables: ``256x256`` (HR reference), ``16x16`` (SR ``none``: recognise
 at the low resolution) and ``16to256`` (an SR method back to the HR size).
 """
 

@@ -10,9 +10,9 @@ present ``predictions.csv``, ``quality.csv``, ``config.yaml``, ``provenance.json
 * ``tables.tex`` — the tables as booktabs ``table`` environments (needs ``booktabs`` and ``xcolor``);
 * ``*.png`` — every figure.
 
-What is shown follows seed 000: Tables II-IV (per dataset), Table V (PSNR/SSIM), Table VI
+What is shown follows Zhou et al.: Tables II-IV (per dataset), Table V (PSNR/SSIM), Table VI
 (three-factor ANOVA with letter groups), Fig. 4 (mean WAR per MER per SR), Fig. 5 (PSNR/SSIM vs
-WAR), plus WAR-vs-resolution curves, confusion matrices and a seed 003-style summary table.
+WAR), plus WAR-vs-resolution curves, confusion matrices and a Jing et al.-style summary table.
 Anything the run cannot support (one level of a factor, no SR output, no predictions) is omitted
 with a sentence saying why, never silently.
 """
@@ -147,7 +147,7 @@ def markdown_table(
     degradation: str | None = None,
     class_map: str | None = None,
 ) -> str:
-    """Seed 000 Table II-shaped Markdown table of one dataset.
+    """Zhou et al. Table II-shaped Markdown table of one dataset.
 
     Parameters
     ----------
@@ -175,7 +175,7 @@ def anova_subset(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """Rows of one dataset that enter Table VI, and a note on what was left out.
 
     The HR reference is left out (it has no resolution x SR structure). The LR rows (SR ``none``)
-    stay in: with them, seed 000's published Table VI means and SR p-value are reproduced from its
+    stay in: with them, Zhou et al.'s published Table VI means and SR p-value are reproduced from its
     Tables II-IV. SR methods that were not run at every resolution (e.g. video SR only at 64) are
     left out so the design stays a full grid, as in the paper.
     """

@@ -1,7 +1,7 @@
 """Results assembly: the rows of ``results.csv``, ``predictions.csv`` and ``quality.csv``.
 
 Every results row carries the facts the report needs, so that nothing downstream parses setting
-names: ``hr_size`` (the HR side), ``is_reference`` (the HR row, seed 000's ``256x256``), and the
+names: ``hr_size`` (the HR side), ``is_reference`` (the HR row, Zhou et al.'s ``256x256``), and the
 display names of the SR and MER methods as their classes in the registries spell them
 (``sr_display``, ``mer_display``).
 """

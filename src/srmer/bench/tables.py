@@ -1,19 +1,19 @@
-"""Paper-style result tables (seed 000 Tables II-VI) as HTML, Markdown and LaTeX.
+"""Paper-style result tables (Zhou et al. Tables II-VI) as HTML, Markdown and LaTeX.
 
 A table is built once as a :class:`StyledTable` (cells carrying their value, text and marks:
 underline, bold, colour) and rendered three ways, so the marks are decided in one place:
 
-* :func:`sr_mer_table` — seed 000 Tables II-IV: rows = SR method x resolution (HR reference first,
+* :func:`sr_mer_table` — Zhou et al. Tables II-IV: rows = SR method x resolution (HR reference first,
   then per resolution the LR row "Bicubic m x m" and the SR rows "X mto256"), columns = MER methods
   + Avg., an Avg. row at the bottom. As in the paper's captions: the best value of each row is
   underlined, the best entry of the Avg. row (best MER method on average) is bold, the best Avg. of
   each resolution block (best SR strategy at that resolution) is red, the Avg. of the 256 x 256
   reference is blue.
-* :func:`summary_table` — seed 003 Table 1 / seed 001 Table 2 layout: SR method x resolution, mean
+* :func:`summary_table` — Jing et al. Table 1 / Sharma et al. Table 2 layout: SR method x resolution, mean
   over MER methods, best per resolution bold.
-* :func:`quality_table` — seed 000 Table V: PSNR / SSIM per SR method and resolution, one column
+* :func:`quality_table` — Zhou et al. Table V: PSNR / SSIM per SR method and resolution, one column
   pair per dataset; best of each resolution block bold, second underlined.
-* :func:`anova_table` — seed 000 Table VI: level means with letter groups and the p-value of each
+* :func:`anova_table` — Zhou et al. Table VI: level means with letter groups and the p-value of each
   factor, one column per dataset.
 
 Ties are judged on the displayed (rounded) values so that equal-looking numbers get the same mark,
@@ -184,7 +184,7 @@ def _rank_marks(cells: list[Cell], digits: int, first: str, second: str | None =
 
 
 def res_label(resolution: int, sr: str, hr: int | None) -> str:
-    """``16×16`` for an LR / reference row, ``16to256`` for an SR row (seed 000 naming)."""
+    """``16×16`` for an LR / reference row, ``16to256`` for an SR row (Zhou et al. naming)."""
     r = int(resolution)
     if sr == "none" or hr is None:
         return f"{r}×{r}"
@@ -221,7 +221,7 @@ def hr_size(df: pd.DataFrame) -> int | None:
 
 
 def reference_mask(df: pd.DataFrame) -> pd.Series:
-    """Rows of the HR reference (seed 000's ``256x256``), from the ``is_reference`` column."""
+    """Rows of the HR reference (Zhou et al.'s ``256x256``), from the ``is_reference`` column."""
     if "is_reference" in df.columns:
         return df["is_reference"].astype(str).str.lower().isin(("true", "1")).set_axis(df.index)
     hr = hr_size(df)
@@ -304,7 +304,7 @@ def sr_mer_table(
     class_map: str | None = None,
     digits: int = 3,
 ) -> StyledTable:
-    """Seed 000 Table II-IV: ``metric`` per (SR method, resolution) row and MER column.
+    """Zhou et al. Table II-IV: ``metric`` per (SR method, resolution) row and MER column.
 
     Parameters
     ----------
@@ -419,7 +419,7 @@ def summary_table(
     class_map: str | None = None,
     digits: int = 3,
 ) -> StyledTable:
-    """Seed 003 Table 1 layout: rows = SR method, columns = resolution, mean over MER methods.
+    """Jing et al. Table 1 layout: rows = SR method, columns = resolution, mean over MER methods.
 
     Best value of each resolution column bold, second underlined. The reference (if any) is its own
     column, and the LR rows (SR ``none``) appear as "Bicubic (LR)".
@@ -485,7 +485,7 @@ def quality_frame(results: pd.DataFrame, quality: pd.DataFrame | None) -> pd.Dat
 
 
 def quality_table(quality: pd.DataFrame, hr: int | None = None) -> StyledTable | None:
-    """Seed 000 Table V: PSNR (dB, 2 decimals) / SSIM (4 decimals) per SR setting and dataset.
+    """Zhou et al. Table V: PSNR (dB, 2 decimals) / SSIM (4 decimals) per SR setting and dataset.
 
     Parameters
     ----------
@@ -562,7 +562,7 @@ FACTOR_NAMES = {"resolution": "resolution", "sr": "SR method", "mer": "MER metho
 
 
 def anova_table(anovas: dict[str, object], hr: int | None = None) -> StyledTable | None:
-    """Seed 000 Table VI from ``{dataset title: AnovaResult}``.
+    """Zhou et al. Table VI from ``{dataset title: AnovaResult}``.
 
     Each factor contributes its levels (mean and letters, "a" = highest group), an F row and a
     p-value row; p < 0.05 is bold. Levels absent for a dataset are shown as "–".

@@ -20,3 +20,12 @@ __all__ = [
     "load",
     "register_dataset",
 ]
+
+
+def __getattr__(name: str):
+    """Sub-modules (``synthetic, check, sheets, casme2, samm, smic, casme3, rafdb``) import on first access, like the top-level package."""
+    if name in ("synthetic", "check", "sheets", "casme2", "samm", "smic", "casme3", "rafdb"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

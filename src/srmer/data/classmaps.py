@@ -1,6 +1,6 @@
 """Class maps of the papers: raw emotion strings -> class labels, per dataset.
 
-``4class`` is seed 000's Table I grouping (SMIC-HS keeps its 3 classes), ``5class`` the common
+``4class`` is Zhou et al.'s Table I grouping (SMIC-HS keeps its 3 classes), ``5class`` the common
 CASME II / SAMM 5-class protocol, ``megc3`` the MEGC 2019 composite (negative/positive/surprise) and
 ``7class`` the 7 basic expressions (RAF-DB, CAS(ME)^3) and ``raw`` keeps every emotion string as its
 own class. Raw strings are matched case-insensitively.

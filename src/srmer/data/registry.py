@@ -44,7 +44,7 @@ DATASETS.register(
 )
 
 
-#: the class map used when none is given: seed 000's 4class for the micro-expression sets,
+#: the class map used when none is given: Zhou et al.'s 4class for the micro-expression sets,
 #: the 7 basic expressions for RAF-DB
 DEFAULT_CLASS_MAP: dict[str, str] = {"rafdb": "7class"}
 

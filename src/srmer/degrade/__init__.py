@@ -2,7 +2,7 @@
 
 ``imresize`` / ``resize_clip`` reproduce MATLAB's ``imresize`` (every SR paper's "Bicubic");
 ``DEGRADATIONS`` / ``get_degradation`` give the seeded clip degradations a config's
-``degradation:`` entry names: ``bicubic`` (seed 000), ``blur_noise`` (seed 001), ``jpeg`` and
+``degradation:`` entry names: ``bicubic`` (Zhou et al.), ``blur_noise`` (Sharma et al.), ``jpeg`` and
 ``realesrgan``. Each has ``degrade(clip, size, seed) -> clip``.
 """
 

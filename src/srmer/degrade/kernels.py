@@ -1,4 +1,4 @@
-"""Blur kernels of the Real-ESRGAN degradation model (and the plain Gaussian of seed 001).
+"""Blur kernels of the Real-ESRGAN degradation model (and the plain Gaussian of Sharma et al.).
 
 Written from the kernel definitions of Wang et al. (Real-ESRGAN, ICCVW 2021, section 3.1 and the
 published ``degradations.py`` of BasicSR): isotropic / anisotropic Gaussian, generalized

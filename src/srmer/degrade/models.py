@@ -99,7 +99,7 @@ class Degradation(ABC):
 
 
 class BicubicDegradation(Degradation):
-    """Seed 000's degradation: MATLAB bicubic downsampling (antialiased) of every frame.
+    """Zhou et al.'s degradation: MATLAB bicubic downsampling (antialiased) of every frame.
 
     Deterministic; the seed is ignored.
     """
@@ -112,7 +112,7 @@ class BicubicDegradation(Degradation):
 
 
 def bicubic_degrade(clip: np.ndarray, size: int) -> np.ndarray:
-    """Seed 000's LR clip: MATLAB bicubic (antialiased) down to ``size`` x ``size``.
+    """Zhou et al.'s LR clip: MATLAB bicubic (antialiased) down to ``size`` x ``size``.
 
     Parameters
     ----------
@@ -244,14 +244,14 @@ def _poisson_noise(x: np.ndarray, scale: float, grey: bool, rng: np.random.Gener
 
 
 class BlurNoiseDegradation(Degradation):
-    """Seed 001's degradation ``L = S Y Z + x``: Gaussian blur, downsampling, additive noise.
+    """Sharma et al.'s degradation ``L = S Y Z + x``: Gaussian blur, downsampling, additive noise.
 
     Parameters
     ----------
     blur_sigma : float or [low, high]
         Standard deviation of the isotropic Gaussian blur ``Y`` in HR pixels (a range is drawn
         uniformly once per clip). Default 1.6, the "BD" setting of the SR literature (Zhang et
-        al., RDN, CVPR 2018); seed 001 gives no value. 0 disables the blur.
+        al., RDN, CVPR 2018); Sharma et al. gives no value. 0 disables the blur.
     blur_size : int, optional
         Odd kernel side; default ``2 ceil(3 sigma) + 1``.
     downsample : {"bicubic", "decimate"}
@@ -267,7 +267,7 @@ class BlurNoiseDegradation(Degradation):
     Notes
     -----
     Order: blur (reflect-101 borders) -> downsample -> noise -> round and clip to uint8.
-    References: Sharma et al. (seed 001) eq. (1); Li et al. 2019 for the model.
+    References: Sharma et al. (Sharma et al.) eq. (1); Li et al. 2019 for the model.
     """
 
     name = "blur_noise"

@@ -17,7 +17,7 @@ def _labels(y_true: np.ndarray, labels: Sequence | None) -> np.ndarray:
 
 
 def war(y_true: Sequence, y_pred: Sequence) -> float:
-    """Weighted average recall = accuracy = sum_k TP_k / N (seed 000, eq. 1).
+    """Weighted average recall = accuracy = sum_k TP_k / N (Zhou et al., eq. 1).
 
     Parameters
     ----------

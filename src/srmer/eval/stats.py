@@ -1,6 +1,6 @@
-"""Multi-factor ANOVA with Tukey HSD letter groups (seed 000, Table VI).
+"""Multi-factor ANOVA with Tukey HSD letter groups (Zhou et al., Table VI).
 
-Seed 000 analyses its benchmark grid with a three-factor analysis of variance, WAR ~ resolution + SR
+Zhou et al. analyses its benchmark grid with a three-factor analysis of variance, WAR ~ resolution + SR
 method + MER method, and groups the levels of each factor into letter classes ("a" = highest mean;
 levels sharing a letter do not differ significantly). This module reproduces that analysis:
 
@@ -18,7 +18,7 @@ levels sharing a letter do not differ significantly). This module reproduces tha
 
 References
 ----------
-.. [1] Seed 000: benchmark of super-resolution for low-resolution micro-expression recognition,
+.. [1] Zhou et al.: benchmark of super-resolution for low-resolution micro-expression recognition,
    Section III-D3 and Table VI.
 .. [2] H.-P. Piepho, "An algorithm for a letter-based representation of all-pairwise comparisons",
    Journal of Computational and Graphical Statistics 13(2):456-466, 2004.
@@ -205,7 +205,7 @@ def lsd_pvalues(
     Notes
     -----
     ``t = |m_i - m_j| / sqrt(MSE * (1 / n_i + 1 / n_j))``, two-sided ``p = 2 P(T_df > t)``.
-    It is offered because it reproduces seed 000's Table VI letters (checked on its CASME II
+    It is offered because it reproduces Zhou et al.'s Table VI letters (checked on its CASME II
     numbers, see ``tests/test_stats.py``): the paper's groups are LSD groups, not Tukey groups.
     It does not control the family-wise error rate; Tukey's HSD is the default for that reason.
     """
@@ -329,7 +329,7 @@ def three_factor_anova(
     alpha: float = 0.05,
     posthoc: str = "tukey",
 ) -> AnovaResult:
-    """Additive multi-factor ANOVA with Tukey HSD letter groups per factor (seed 000 Table VI).
+    """Additive multi-factor ANOVA with Tukey HSD letter groups per factor (Zhou et al. Table VI).
 
     Parameters
     ----------
@@ -346,7 +346,7 @@ def three_factor_anova(
     posthoc : {"tukey", "lsd"}, default "tukey"
         ``"tukey"``: Tukey-Kramer HSD with the model's MSE and residual df (controls the
         family-wise error; the srmer default, REFERENCE.md section 7). ``"lsd"``: Fisher's LSD with
-        the same error term, which is what reproduces seed 000's published letters.
+        the same error term, which is what reproduces Zhou et al.'s published letters.
 
     Returns
     -------
@@ -361,7 +361,7 @@ def three_factor_anova(
 
     Notes
     -----
-    The model is ``response ~ C(f1) + C(f2) + C(f3)`` (no interactions, as in seed 000), fitted by
+    The model is ``response ~ C(f1) + C(f2) + C(f3)`` (no interactions, as in Zhou et al.), fitted by
     ``statsmodels.formula.api.ols``; the table is ``anova_lm(model, typ=2)``. Column names are
     replaced by safe identifiers before they reach patsy, so names with spaces or dots work.
 

@@ -251,7 +251,7 @@ def hog3d(
     blocks : int or (rows, cols)
         Spatial block grid (the regions; ``numpy.array_split`` of the full frame).
     t_divisions : int
-        Temporal divisions of the centre frames (``numpy.array_split``); seed 000 uses 1.
+        Temporal divisions of the centre frames (``numpy.array_split``); Zhou et al. uses 1.
     azimuth_bins : int
         Bins of the azimuth ``atan2(g_y, g_x)``: equal sectors of the full circle, the first
         starting at angle 0 (the +x direction).

@@ -270,7 +270,7 @@ def lbp_top(
     -------
     ndarray, shape (rows * cols * (n_xy + n_xt + n_yt),), float32
         Per block (row-major) the XY, XT and YT histograms, each summing to 1 (0 for a block without
-        centres). Seed 000's setting (radii (1, 1, 4), P = 4, 5x5 blocks, basic) gives 1200 values.
+        centres). Zhou et al.'s setting (radii (1, 1, 4), P = 4, 5x5 blocks, basic) gives 1200 values.
 
     Raises
     ------
@@ -390,7 +390,7 @@ def lbp_sip(
     volume : ndarray, shape (T, H, W)
         Grey clip, uint8 or float grey levels (no interpolation happens, any scale works).
     radius : int or sequence of int
-        Spatial radius R (positive). A sequence (e.g. ``(1, 3)``, seed 000's "R set to 1 and 3")
+        Spatial radius R (positive). A sequence (e.g. ``(1, 3)``, Zhou et al.'s "R set to 1 and 3")
         computes the descriptor once per radius and concatenates the results in the given order.
     rt : int
         Temporal radius Rt (positive).

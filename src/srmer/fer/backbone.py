@@ -1,7 +1,7 @@
 """Static FER classifier for 100x100 faces, split into a feature extractor F and a classifier C.
 
 FSR-FER (Jing et al., "Feature super-resolution based facial expression recognition for multi-scale
-low-resolution faces", 2020; seed 003) needs a FER model trained on HR faces and cut in two: F gives the
+low-resolution faces", 2020; Jing et al.) needs a FER model trained on HR faces and cut in two: F gives the
 features that the generator super-resolves, C (frozen) gives the perceptual loss (its 128-d output) and
 the class probabilities for the re-weighting.
 

@@ -1,6 +1,6 @@
 """FSR-FER generator G (RRDB blocks on features) and WGAN-div critic D (ESRGAN style, no batch norm).
 
-Jing et al. 2020 (seed 003), section 3.4: "we employ the residual-in-residual dense block (RRDB) of
+Jing et al. 2020 (Jing et al.), section 3.4: "we employ the residual-in-residual dense block (RRDB) of
 ESRGAN as basic blocks. We modified RRDB by reducing its internal channels, and build our G with 6
 blocks. We follow the discriminator network architecture of ESRGAN but batch-normalization operation is
 removed". The RRDB block itself is :class:`srmer.sr.archs.rrdbnet.RRDB` (ESRGAN's definition).

@@ -1,6 +1,6 @@
 """FSR-FER losses: WGAN-div critic loss, generator loss L_G = L_gan + L_p + L_2, re-weighting.
 
-Jing et al. 2020 (seed 003), eqs. (7)-(11):
+Jing et al. 2020 (Jing et al.), eqs. (7)-(11):
 
 * critic (eq. 8): ``L_D = E[D(x_real)] - E[D(x_fake)] + k E[||grad_x D(x_hat)||^p]`` with
   ``x_hat = a x_real + (1 - a) x_fake``, ``a ~ U(0, 1)`` per sample, ``k = 2``, ``p = 6``

@@ -1,4 +1,4 @@
-"""Training of the HR FER classifier and of FSR-FER (Jing et al. 2020, seed 003).
+"""Training of the HR FER classifier and of FSR-FER (Jing et al. 2020, Jing et al.).
 
 Two stages, each a :class:`srmer.train.Trainer` loop resumable from its atomically written
 checkpoint (``docs/training.md``; a checkpoint of other settings or an unreadable one is retrained

@@ -192,7 +192,7 @@ class STSTNetMER(FlowNetMethod):
     citation = "Liong et al., STSTNet, FG 2019 (arXiv:1902.03634)"
     net_name = "ststnet"
     channels = ("u", "v", "strain")
-    # paper: Adam 5e-5, batch 256, 800 epochs, last epoch (seed 000 reports 500 epochs)
+    # paper: Adam 5e-5, batch 256, 800 epochs, last epoch (Zhou et al. reports 500 epochs)
     train_defaults: ClassVar[dict[str, Any]] = {
         "optimizer": "adam",
         "lr": 5e-5,
@@ -243,7 +243,7 @@ class RCNAMER(FlowNetMethod):
     net_name = "rcna"
     channels = ("u", "v", "strain")
     represent_defaults: ClassVar[dict[str, Any]] = {**FlowNetMethod.represent_defaults, "size": 60}
-    # seed 000: SGD lr 1e-4, momentum .9, weight decay 5e-4, stop at loss .5, at most 500 epochs;
+    # Zhou et al.: SGD lr 1e-4, momentum .9, weight decay 5e-4, stop at loss .5, at most 500 epochs;
     # batch 64 from the authors' release
     train_defaults: ClassVar[dict[str, Any]] = {
         "optimizer": "sgd",
@@ -266,7 +266,7 @@ class FeatRefMER(FlowNetMethod):
     citation = "Zhou et al., Feature refinement, Pattern Recognition 122 (2022) 108275"
     net_name = "featref"
     channels = ("u", "v")
-    # seed 000: lr 1e-3, lambda .85 (net_params); optimiser, batch and epochs assumed
+    # Zhou et al.: lr 1e-3, lambda .85 (net_params); optimiser, batch and epochs assumed
     train_defaults: ClassVar[dict[str, Any]] = {
         "optimizer": "adam",
         "lr": 1e-3,
@@ -295,7 +295,7 @@ class ResNet3DMER(_NetworkMethod):
     description = "3D-ResNet-18 (Hara et al.) on TIM-16 sequences, trained from scratch"
     citation = "Hara, Kataoka and Satoh, Learning spatio-temporal features with 3D residual networks, ICCVW 2017"
     net_name = "resnet3d"
-    # 64x64 instead of Hara's 112x112 to fit CPU budgets (a parameter); lr 1e-4 from seed 000
+    # 64x64 instead of Hara's 112x112 to fit CPU budgets (a parameter); lr 1e-4 from Zhou et al.
     represent_defaults: ClassVar[dict[str, Any]] = {
         "size": 64,
         "frames": 16,

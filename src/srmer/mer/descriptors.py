@@ -6,8 +6,8 @@ descriptor vector (a function of :mod:`srmer.features`), ``estimator`` returns a
 (``radii``, ``blocks``, ...) and the classifier options shared by all methods:
 
 ``kernel``
-    ``linear`` (seed 000: "linear kernel based SVM throughout"; the default), ``poly`` or ``rbf``
-    (seed 001 section 2.4 lists the three LIBSVM kernels).
+    ``linear`` (Zhou et al.: "linear kernel based SVM throughout"; the default), ``poly`` or ``rbf``
+    (Sharma et al. section 2.4 lists the three LIBSVM kernels).
 ``C``, ``gamma``, ``degree``, ``coef0``
     Kernel parameters as in :class:`sklearn.svm.SVC` (LIBSVM). Defaults ``C=1000``,
     ``gamma="scale"``, ``degree=3``, ``coef0=0``. Why ``C=1000`` and not LIBSVM's 1: the descriptors
@@ -17,10 +17,10 @@ descriptor vector (a function of :mod:`srmer.features`), ``estimator`` returns a
     0.56 / 0.53 / 0.53 for C = 1 / 10 / 100 / 1000 / 10000; HOG-TOP 0.22 / 0.20 / 0.33 / 0.39 / 0.39;
     LPQ-TOP (5x5 blocks) 0.22 / 0.22 / 0.30 / 0.47 / 0.47. With far fewer clips than features the
     classes are linearly separable and every C above ~1000 gives the same maximum-margin solution;
-    seed 000 does not state its C.
+    Zhou et al. does not state its C.
 ``scale``
     ``none`` (default), ``standard`` or ``minmax``: optional feature scaling fitted on the training
-    subjects only. Seed 000 feeds the normalised histograms to the SVM as they are, so ``none`` is the
+    subjects only. Zhou et al. feeds the normalised histograms to the SVM as they are, so ``none`` is the
     default; scaling sparse histogram bins up to unit variance tends to amplify noise bins.
 ``class_weight``
     ``None`` (default, LIBSVM's default) or ``"balanced"``.
@@ -341,7 +341,7 @@ def _describer(fn_name: str) -> Callable[..., np.ndarray]:
 
 
 class LBPTOP(DescriptorMethod):
-    """LBP-TOP histograms + SVM (seed 000's setting by default).
+    """LBP-TOP histograms + SVM (Zhou et al.'s setting by default).
 
     Options: ``radii`` (Rx, Ry, Rt) = (1, 1, 4), ``points`` = (4, 4, 4), ``blocks`` = (5, 5),
     ``mapping`` = ``basic`` | ``u2``, plus the classifier options of :mod:`srmer.mer.descriptors`.
@@ -380,7 +380,7 @@ class LBPTOP(DescriptorMethod):
 class LBPSIP(DescriptorMethod):
     """LBP-SIP histograms + SVM.
 
-    Options: ``radius`` = ``(1, 3)`` (seed 000: "R set to 1 and 3", read as both radii computed and
+    Options: ``radius`` = ``(1, 3)`` (Zhou et al.: "R set to 1 and 3", read as both radii computed and
     concatenated; give one int for a single radius), ``rt`` = 1, ``blocks`` = (5, 5), plus the
     classifier options. See :func:`srmer.features.lbp_sip`.
     """
@@ -411,7 +411,7 @@ class LBPSIP(DescriptorMethod):
 
 
 class LPQTOP(DescriptorMethod):
-    """LPQ-TOP histograms + SVM (seed 001).
+    """LPQ-TOP histograms + SVM (Sharma et al.).
 
     Options: ``window`` (wx, wy, wt) = (5, 5, 5), ``rho`` = None (mode default), ``decorrelate`` =
     true, ``blocks`` = (1, 1), ``mode`` = ``lpqtop`` | ``lpq_m``, plus the classifier options. See
@@ -500,7 +500,7 @@ class HIGOTOP(_PlaneGradientMethod):
 
 
 class HOG3D(DescriptorMethod):
-    """3DHOG + SVM. Options: ``blocks`` = (5, 5), ``t_divisions`` = 1 (seed 000),
+    """3DHOG + SVM. Options: ``blocks`` = (5, 5), ``t_divisions`` = 1 (Zhou et al.),
     ``azimuth_bins`` = 8, ``elevation_bins`` = 4, plus the classifier options. See
     :func:`srmer.features.hog3d`."""
 

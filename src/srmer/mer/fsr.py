@@ -1,6 +1,6 @@
 """Beyond the paper: feature super-resolution for micro-expression descriptors (SR method ``fsr``).
 
-FSR-FER (Jing et al. 2020, seed 003) maps the features of a low-resolution face towards those of its
+FSR-FER (Jing et al. 2020, Jing et al.) maps the features of a low-resolution face towards those of its
 high-resolution original, then classifies them with a classifier trained on HR features. This module
 applies the same idea to the benchmark's hand-crafted micro-expression descriptors (LBP-TOP, LBP-SIP,
 LPQ-TOP, HOG-TOP, HIGO-TOP, 3DHOG): inside every LOSO fold, a mapping ``LR descriptor -> HR descriptor``

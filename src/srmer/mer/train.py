@@ -6,7 +6,7 @@ scikit-learn's ``cross_val_predict`` with ``LeaveOneGroupOut``) treats a network
 pipeline: a fresh clone is fitted on the training subjects of each fold and predicts the held-out one.
 
 Model selection is the papers' rule: the weights after the last epoch (or after the training loss falls
-below ``stop_loss``, RCN-A's criterion as seed 000 reports it). Both rules look at training data only;
+below ``stop_loss``, RCN-A's criterion as Zhou et al. reports it). Both rules look at training data only;
 there is no validation split, so the test subject is never used to pick a model.
 """
 
@@ -97,7 +97,7 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
     epochs : int
         Number of passes over the training set (the papers' values are the MER methods' defaults).
     stop_loss : float, optional
-        Stop early once an epoch's mean training loss falls below this value (RCN-A in seed 000).
+        Stop early once an epoch's mean training loss falls below this value (RCN-A in Zhou et al.).
     class_weight : None, "balanced" or dict
         Weights of the cross-entropy: ``"balanced"`` = ``n / (K * count_k)`` over the training
         labels; a dict maps class -> weight.

@@ -1,6 +1,6 @@
 """PSNR and SSIM with the conventions SR papers report them with.
 
-SR papers (and seed 000's Table V) compute both on 0..255 images in double precision, optionally
+SR papers (and Zhou et al.'s Table V) compute both on 0..255 images in double precision, optionally
 on the BT.601 luma channel and with ``scale`` pixels shaved from each border; SSIM is Wang et
 al.'s with an 11x11 Gaussian window (sigma 1.5) and 'valid' filtering. scikit-image's defaults
 (7x7 uniform window, sample covariance) give different numbers, so the formulas are written here

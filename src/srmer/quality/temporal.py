@@ -1,7 +1,7 @@
 """Temporal consistency of super-resolved clips: flow-based warping error against the HR clip.
 
 PSNR/SSIM (what the papers report) score frames one by one and miss flicker: an SR method may
-hallucinate different texture in consecutive frames, which hurts sequence-based MER (seed 000, Q2,
+hallucinate different texture in consecutive frames, which hurts sequence-based MER (Zhou et al., Q2,
 discussing GLEAN 16to256). This metric compares the motion-compensated frame-to-frame change of the SR
 clip with that of the HR clip.
 

@@ -1,7 +1,7 @@
 """SR methods as the benchmark uses them: LR clip in, restored clip out.
 
-``none`` keeps the LR clip (MER at the low resolution, seed 000's "Bicubic mxm" rows); ``bicubic``
-is seed 000's Bicubic_restore (MATLAB bicubic back to the HR size). Learned methods (``srmer.sr``'s
+``none`` keeps the LR clip (MER at the low resolution, Zhou et al.'s "Bicubic mxm" rows); ``bicubic``
+is Zhou et al.'s Bicubic_restore (MATLAB bicubic back to the HR size). Learned methods (``srmer.sr``'s
 architectures, trained or loaded from a checkpoint) register here too.
 """
 
@@ -57,7 +57,7 @@ class SRMethod(ABC):
 
 
 class NoSR(SRMethod):
-    """Recognise on the LR clip itself (seed 000's "Bicubic mxm" rows: only the down-sampling)."""
+    """Recognise on the LR clip itself (Zhou et al.'s "Bicubic mxm" rows: only the down-sampling)."""
 
     name = "none"
     display_name = "Bicubic"
@@ -70,7 +70,7 @@ class NoSR(SRMethod):
 
 
 class BicubicRestore(SRMethod):
-    """Bicubic_restore of seed 000: MATLAB-compatible bicubic interpolation back to the HR size."""
+    """Bicubic_restore of Zhou et al.: MATLAB-compatible bicubic interpolation back to the HR size."""
 
     name = "bicubic"
     display_name = "Bicubic_restore"

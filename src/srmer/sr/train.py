@@ -4,10 +4,10 @@ Recipes (:data:`RECIPES`) follow the papers' loss weights, with srmer's VGG-free
 (:class:`srmer.sr.losses.RandomFeaturePerceptualLoss`, a documented deviation):
 
 ============  =====================================================================================
-``psnr``      L1 only (EDSR, RDN, RCAN, SRCNN, Meta-SR, SRResNet; seed 001's psnr-small/large)
+``psnr``      L1 only (EDSR, RDN, RCAN, SRCNN, Meta-SR, SRResNet; Sharma et al.'s psnr-small/large)
 ``srgan``     L1 1e-2 (SRGAN used MSE) + perceptual 1 + vanilla GAN 1e-3, VGG-style discriminator
 ``esrgan``    L1 1e-2 + perceptual 1 + relativistic GAN 5e-3, VGG-style discriminator (ESRGAN,
-              nESRGAN+, seed 001's noise-cancel RDN)
+              nESRGAN+, Sharma et al.'s noise-cancel RDN)
 ``realesrgan`` L1 1 + perceptual 1 + vanilla GAN 0.1, U-Net discriminator with spectral norm, LR made
               by the Real-ESRGAN second-order degradation (``srmer.degrade``)
 ``glean``     L1 1 (GLEAN used MSE) + perceptual 1e-2 + vanilla GAN 1e-2

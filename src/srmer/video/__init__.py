@@ -20,3 +20,12 @@ __all__ = [
     "preprocess_clip",
     "tim_interpolate",
 ]
+
+
+def __getattr__(name: str):
+    """Sub-modules (``io, face, temporal, apex, preprocess``) import on first access, like the top-level package."""
+    if name in ("io", "face", "temporal", "apex", "preprocess"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

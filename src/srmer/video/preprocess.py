@@ -23,14 +23,14 @@ def preprocess_clip(
     temporal: str = "tim",
     clip_id: str = "(clip)",
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Bring a raw clip to the HR form the benchmark degrades (seed 000, section II-A).
+    """Bring a raw clip to the HR form the benchmark degrades (Zhou et al., section II-A).
 
     Parameters
     ----------
     clip : ndarray
         ``(T, H, W, 3)`` RGB or ``(T, H, W)`` grey uint8, onset first.
     size : int
-        Output side (256 in seed 000).
+        Output side (256 in Zhou et al.).
     crop : bool
         Detect and crop the face (box fixed from the onset frame, :func:`crop_faces`); leave
         False for datasets' cropped releases and for the synthetic data.

@@ -1,7 +1,7 @@
 """Temporal normalisation: the temporal interpolation model (TIM) and linear interpolation.
 
 TIM (Zhou, Zhao, Pietikainen, "Towards a practical lipreading system", CVPR 2011; used for
-micro-expressions by Pfister et al. ICCV 2011 and by seed 000 to bring clips to 16 frames)
+micro-expressions by Pfister et al. ICCV 2011 and by Zhou et al. to bring clips to 16 frames)
 embeds the N frames of a clip on a path graph, maps the graph's Laplacian eigenvectors (sampled
 sinusoids) linearly onto the frames, and reads the continuous curve at new positions.
 """

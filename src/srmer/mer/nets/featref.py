@@ -19,7 +19,7 @@ The paper has no public code; this follows its description (REFERENCE.md sec. 6)
 3. *Fusion classifier*: the ``K`` expression-specific features are concatenated and classified by one
    FC layer; classification loss = cross-entropy.
 
-Total loss ``L = L_cls + lambda * L_proposal`` with ``lambda = .85`` (seed 000's setting).
+Total loss ``L = L_cls + lambda * L_proposal`` with ``lambda = .85`` (Zhou et al.'s setting).
 
 Choices the paper leaves open (documented here and in docs/deep_mer.md): the attention factor as a
 1x1 conv + sigmoid spatial map; ``branch_dim = 128``; fusion by concatenation (not summation); the

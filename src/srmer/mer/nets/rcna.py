@@ -1,4 +1,4 @@
-"""RCN-A: recurrent convolutional network with a parameter-free attention unit ("RCNA" in seed 000).
+"""RCN-A: recurrent convolutional network with a parameter-free attention unit ("RCNA" in Zhou et al.).
 
 References
 ----------

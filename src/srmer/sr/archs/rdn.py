@@ -7,8 +7,8 @@ mean shift); the model scales internally so it takes and returns float RGB in [0
 Configurations (D blocks, C convs per block, G growth, G0 features):
 
 - ``rdn_a`` 20/6/32/64 and ``rdn_b`` 16/8/64/64 (the paper's; ``rdn`` = B, 22.1 M parameters at x2).
-- seed 001 (idealo ISR settings, x2): ``rdn_psnr_small`` C3 D10, ``rdn_psnr_large`` and
-  ``rdn_noise_cancel`` C6 D20, G = G0 = 64. Seed 001's models were Keras (idealo) networks; the
+- Sharma et al. (idealo ISR settings, x2): ``rdn_psnr_small`` C3 D10, ``rdn_psnr_large`` and
+  ``rdn_noise_cancel`` C6 D20, G = G0 = 64. Sharma et al.'s models were Keras (idealo) networks; the
   architecture is the same RDN, the key names here are EDSR-PyTorch's. ``noise_cancel`` differs from
   ``psnr_large`` only in its training (adversarial + perceptual), see :mod:`srmer.sr.train`.
 
@@ -172,7 +172,7 @@ SPECS: list[ArchSpec] = [
     _spec("rdn", "config B", 16, 8, 64, detect),
     _spec("rdn_a", "config A", 20, 6, 32),
     _spec("rdn_b", "config B", 16, 8, 64),
-    _spec("rdn_psnr_small", "seed 001 psnr-small (x2)", 10, 3, 64),
-    _spec("rdn_psnr_large", "seed 001 psnr-large (x2)", 20, 6, 64),
-    _spec("rdn_noise_cancel", "seed 001 noise-cancel, GAN-trained (x2)", 20, 6, 64),
+    _spec("rdn_psnr_small", "Sharma et al. psnr-small (x2)", 10, 3, 64),
+    _spec("rdn_psnr_large", "Sharma et al. psnr-large (x2)", 20, 6, 64),
+    _spec("rdn_noise_cancel", "Sharma et al. noise-cancel, GAN-trained (x2)", 20, 6, 64),
 ]
