@@ -17,7 +17,7 @@ import types
 # a value the user has set is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def _submodules() -> tuple[str, ...]:

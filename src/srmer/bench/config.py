@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from srmer.errors import ConfigError, SrmerError
+from srmer.schema import RunPaths, format_validation_error
 
 if TYPE_CHECKING:
     from srmer.fer.config import FERConfig
@@ -146,7 +147,7 @@ def _unique_labels(specs: list[MethodSpec], kind: str) -> list[MethodSpec]:
     return specs
 
 
-class Config(BaseModel):
+class Config(RunPaths, BaseModel):
     """A benchmark: datasets x resolutions x SR methods x MER methods under one protocol."""
 
     model_config = ConfigDict(extra="forbid")
@@ -253,29 +254,6 @@ class Config(BaseModel):
                 raise ValueError(f"mer[{i}] ({spec.label}): {err}") from None
         return self
 
-    @property
-    def output_dir(self) -> Path:
-        return self.output if self.output is not None else Path("runs") / self.name
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.cache if self.cache is not None else self.output_dir / "cache"
-
-
-def _format_error(source: str, err: ValidationError) -> str:
-    lines = [f"invalid config {source}:"]
-    for e in err.errors():
-        loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in e["loc"]).replace(
-            ".[", "["
-        )
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field (misspelt? see configs/demo.yaml for the accepted fields)"
-        elif e["type"] == "missing":
-            msg = "required field is missing"
-        lines.append(f"  field `{loc or '(top level)'}`: {msg}")
-    return "\n".join(lines)
-
 
 def parse_config(data: dict[str, Any], source: str = "<dict>") -> Config:
     """Validate a config mapping; raises :class:`ConfigError` naming each bad field."""
@@ -284,7 +262,7 @@ def parse_config(data: dict[str, Any], source: str = "<dict>") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_format_error(source, err)) from None
+        raise ConfigError(format_validation_error(source, err, "configs/demo.yaml")) from None
 
 
 EXPERIMENT_KINDS = ("grid", "fsr_fer")

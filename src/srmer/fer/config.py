@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from srmer.errors import ConfigError
+from srmer.schema import RunPaths, format_validation_error
 
 __all__ = [
     "BackboneConfig",
@@ -163,7 +164,7 @@ class ImageSRConfig(_Strict):
     hparams: dict[str, Any] = Field(default_factory=dict)
 
 
-class FERConfig(_Strict):
+class FERConfig(RunPaths, _Strict):
     """Top level of an FSR-FER experiment config (``experiment: fsr_fer`` for ``srmer run``)."""
 
     #: experiment kind, for the engine (``srmer run``); the grid's configs say ``grid`` or nothing
@@ -183,28 +184,6 @@ class FERConfig(_Strict):
     #: trained models (backbone, FSR generators, image SR) are cached here (default <output>/cache)
     cache: Path | None = None
 
-    @property
-    def output_dir(self) -> Path:
-        return self.output if self.output is not None else Path("runs") / self.name
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.cache if self.cache is not None else self.output_dir / "cache"
-
-
-def _format_error(source: str, err: ValidationError) -> str:
-    lines = [f"invalid config {source}:"]
-    for e in err.errors():
-        loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in e["loc"])
-        loc = loc.replace(".[", "[")
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field (misspelt? see src/srmer/configs/fer_demo.yaml for the fields)"
-        elif e["type"] == "missing":
-            msg = "required field is missing"
-        lines.append(f"  field `{loc or '(top level)'}`: {msg}")
-    return "\n".join(lines)
-
 
 def parse_fer_config(data: dict[str, Any] | FERConfig, source: str = "<dict>") -> FERConfig:
     """Validate a config mapping; raises :class:`~srmer.errors.ConfigError` naming each bad field."""
@@ -215,7 +194,9 @@ def parse_fer_config(data: dict[str, Any] | FERConfig, source: str = "<dict>") -
     try:
         cfg = FERConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_format_error(source, err)) from None
+        raise ConfigError(
+            format_validation_error(source, err, "src/srmer/configs/fer_demo.yaml")
+        ) from None
     if cfg.data.kind == "rafdb" and cfg.data.root is None:
         raise ConfigError(
             f"invalid config {source}:\n  field `data.root`: RAF-DB needs the folder that holds "
