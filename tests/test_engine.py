@@ -316,7 +316,11 @@ def test_fsr_fer_runs_through_srmer_run_with_the_engines_run_directory(tmp_path)
     assert res.returncode == 0, res.stderr
     assert "FSR-FER" in res.stdout and "x2" in res.stdout
     t1 = pd.read_csv(out / "table1.csv", index_col=0)
-    assert list(t1.index) == ["HR", "Bicubic", "FSR-FER"] and list(t1.columns) == ["x2", "x4", "avg"]
+    assert list(t1.index) == ["HR", "Bicubic", "FSR-FER"] and list(t1.columns) == [
+        "x2",
+        "x4",
+        "avg",
+    ]
     assert yaml.safe_load((out / "config.yaml").read_text())["experiment"] == "fsr_fer"
     assert json.loads((out / "plan.json").read_text())["experiment"] == "fsr_fer"
     assert json.loads((out / "provenance.json").read_text())["experiment"] == "fsr_fer"

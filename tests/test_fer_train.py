@@ -241,9 +241,111 @@ def test_run_outputs(tmp_path):
     assert np.allclose(again["table1"].to_numpy(), t1.to_numpy())
 
 
+TINY_RCAN = {"num_feat": 4, "num_group": 1, "num_block": 1, "squeeze_factor": 2}
+TINY_META = {"D": 1, "C": 1, "G": 4, "G0": 4}
+
+
+def _spy_train_sr(monkeypatch) -> list[dict]:
+    """Record every SR training call of the SR-method contract (model, factor, HR faces)."""
+    import srmer.sr.train as sr_train
+
+    calls: list[dict] = []
+    orig = sr_train.train_sr
+
+    def spy(model, hr, scale=None, **kw):
+        calls.append({"model": id(model), "scale": int(scale), "hr": np.asarray(hr).copy()})
+        return orig(model, hr, scale, **kw)
+
+    monkeypatch.setattr(sr_train, "train_sr", spy)
+    return calls
+
+
+def test_image_sr_rows_go_through_the_sr_method_contract(tmp_path, monkeypatch):
+    """RCAN: one model per factor; Meta-SR: one model for every factor; trained on training faces."""
+    from srmer.fer.config import ImageSRConfig
+    from srmer.fer.evaluate import image_sr_accuracy
+
+    calls = _spy_train_sr(monkeypatch)
+    net = _tiny_net()
+    x, y = _faces(14, 6, 24)
+    xt, yt = _faces(7, 60, 24)  # test faces: other images than the training ones
+    common = {"batch_size": 2, "lr_patch": 4}
+    rcan = ImageSRConfig(name="rcan", scales=[2, 3], train_steps=2, hparams=TINY_RCAN, **common)
+    acc = image_sr_accuracy(rcan, net, x, xt, yt, [2, 3, 4], tmp_path, seed=0)
+    assert set(acc) == {2, 3, 4} and np.isnan(acc[4])  # x4 not asked for: "-" like the paper
+    assert 0 <= acc[2] <= 100 and 0 <= acc[3] <= 100
+    assert [c["scale"] for c in calls] == [2, 3] and len({c["model"] for c in calls}) == 2
+    assert len(list(tmp_path.glob("rcan-x2-*.pth"))) == len(list(tmp_path.glob("rcan-x3-*.pth")))
+    assert len(list(tmp_path.glob("rcan-x*.pth"))) == 2
+    meta = ImageSRConfig(name="metasr", train_steps=3, hparams=TINY_META, **common)
+    acc = image_sr_accuracy(meta, net, x, xt, yt, [2, 3, 5], tmp_path, seed=0)
+    assert set(acc) == {2, 3, 5} and all(0 <= v <= 100 for v in acc.values())
+    meta_calls = calls[2:]
+    # the paper's one Meta-SR model for every factor, trained at each of them
+    assert [c["scale"] for c in meta_calls] == [2, 3, 5]
+    assert len({c["model"] for c in meta_calls}) == 1
+    assert [f.name[:12] for f in tmp_path.glob("metasr-*.pth")] == ["metasr-xany-"]
+    # no leakage: SR training saw exactly the training faces, never a test face
+    assert calls
+    test_rows = {xt[i].tobytes() for i in range(len(xt))}
+    for c in calls:
+        assert np.array_equal(c["hr"], x)
+        assert not test_rows & {c["hr"][i].tobytes() for i in range(len(c["hr"]))}
+    # a re-run loads the cached weights (no training) and gives the same numbers
+    n = len(calls)
+    assert image_sr_accuracy(meta, net, x, xt, yt, [2, 3, 5], tmp_path, seed=0) == acc
+    assert len(calls) == n
+    skip = ImageSRConfig(name="rcan", train_steps=0)
+    assert all(np.isnan(v) for v in image_sr_accuracy(skip, net, x, x, y, [2], tmp_path).values())
+    assert len(calls) == n
+
+
+def test_image_sr_checkpoints_run_through_the_contract(tmp_path, monkeypatch):
+    """``image_sr.checkpoints``: run without training; another architecture is refused."""
+    import srmer.sr as sr
+    from srmer.errors import CheckpointError, ConfigError
+    from srmer.fer.config import ImageSRConfig
+    from srmer.fer.evaluate import image_sr_accuracy
+
+    calls = _spy_train_sr(monkeypatch)
+    net = _tiny_net()
+    x, y = _faces(7, 8, 24)
+    rcan_x2 = tmp_path / "rcan_x2.pth"
+    sr.save_checkpoint(sr.create("rcan", 2, **TINY_RCAN), rcan_x2)
+    meta_file = tmp_path / "metasr.pth"
+    sr.save_checkpoint(sr.create("metasr", 4, **TINY_META), meta_file)
+    edsr = tmp_path / "edsr_x3.pth"
+    sr.save_checkpoint(sr.create("edsr", 3, num_feat=4, num_block=1), edsr)
+
+    rcan = ImageSRConfig(name="rcan", checkpoints={"2": rcan_x2})
+    acc = image_sr_accuracy(rcan, net, x, x, y, [2, 3], tmp_path / "cache")
+    assert 0 <= acc[2] <= 100 and np.isnan(acc[3])  # x3: no checkpoint, no training
+    meta = ImageSRConfig(name="metasr", checkpoints={"any": meta_file})
+    acc = image_sr_accuracy(meta, net, x, x, y, [2, 3, 7], tmp_path / "cache")
+    assert all(0 <= v <= 100 for v in acc.values())
+    assert not calls and not (tmp_path / "cache").exists()  # nothing trained, nothing cached
+
+    wrong = ImageSRConfig(name="rcan", checkpoints={"3": edsr}, train_steps=2)
+    with pytest.raises(CheckpointError, match=r"edsr_x3\.pth.*'edsr'.*rcan"):
+        image_sr_accuracy(wrong, net, x, x, y, [2, 3], tmp_path / "cache")
+    wrong_meta = ImageSRConfig(name="metasr", checkpoints={"any": rcan_x2})
+    with pytest.raises(CheckpointError, match=r"rcan_x2\.pth.*'rcan'.*metasr"):
+        image_sr_accuracy(wrong_meta, net, x, x, y, [2], tmp_path / "cache")
+    assert not calls  # refused before any training
+    missing = ImageSRConfig(name="rcan", checkpoints={"2": tmp_path / "nope.pth"})
+    with pytest.raises(ConfigError, match=r"checkpoints\[2\].*nope\.pth does not exist"):
+        image_sr_accuracy(missing, net, x, x, y, [2], tmp_path / "cache")
+    with pytest.raises(ConfigError, match="checkpoints.any is for any-scale"):
+        image_sr_accuracy(
+            ImageSRConfig(name="rcan", checkpoints={"any": rcan_x2}), net, x, x, y, [2], tmp_path
+        )
+    with pytest.raises(ValueError, match="down-sampling factors >= 2 or `any`"):
+        ImageSRConfig(name="rcan", checkpoints={"x2": rcan_x2})
+
+
 @pytest.mark.slow
 def test_image_sr_rows_with_tiny_models(tmp_path):
-    """RCAN (per factor) and Meta-SR (any factor) rows from srmer.sr, trained for a few steps."""
+    """RCAN (per factor) and Meta-SR (one model, every factor) rows with small trained models."""
     from srmer.fer.config import ImageSRConfig
     from srmer.fer.evaluate import image_sr_accuracy
 
@@ -252,8 +354,8 @@ def test_image_sr_rows_with_tiny_models(tmp_path):
     rcan = ImageSRConfig(
         name="rcan",
         scales=[2, 3],
-        train_steps=1,
-        batch_size=2,
+        train_steps=20,
+        batch_size=4,
         lr_patch=6,
         hparams={"num_feat": 8, "num_group": 1, "num_block": 1, "squeeze_factor": 4},
     )
@@ -262,13 +364,14 @@ def test_image_sr_rows_with_tiny_models(tmp_path):
     assert 0 <= acc[2] <= 100 and 0 <= acc[3] <= 100
     meta = ImageSRConfig(
         name="metasr",
-        train_steps=2,
-        batch_size=2,
+        train_steps=20,
+        batch_size=4,
         lr_patch=6,
         hparams={"D": 1, "C": 1, "G": 8, "G0": 8},
     )
-    acc = image_sr_accuracy(meta, net, x, x[:7], y[:7], [2, 5], tmp_path, seed=0)
+    acc = image_sr_accuracy(meta, net, x, x[:7], y[:7], [2, 5, 8], tmp_path, seed=0)
     assert all(0 <= v <= 100 for v in acc.values())
+    assert len(list(tmp_path.glob("metasr-*.pth"))) == 1
     skip = ImageSRConfig(name="rcan", train_steps=0)
     assert all(np.isnan(v) for v in image_sr_accuracy(skip, net, x, x, y, [2], tmp_path).values())
 

@@ -1,4 +1,4 @@
-"""LBP-SIP against a loop-based reference of the REFERENCE.md section 5 contract."""
+"""LBP-SIP against a loop-based reference of Zhao's LBPTOP.m behaviour."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""LBP-TOP against a slow loop-based reference of the REFERENCE.md section 5 contract."""
+"""LBP-TOP against a slow loop-based reference of Zhao's LBPTOP.m behaviour."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ fingerprint."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -243,3 +244,79 @@ def test_prepare_takes_the_same_context_for_image_and_video(tmp_path: Path) -> N
         m.prepare(**context, scales=[4])
         assert m.upscale(lr, 32).shape == (3, 32, 32, 3)
     assert len(list((tmp_path / "cache").glob("*.pth"))) == 2
+
+
+# ------------------------------------------------------------------ any-scale: one model, factors
+META = {"hparams": {"D": 1, "C": 1, "G": 4, "G0": 4}, "steps": 3, "batch_size": 2, "lr_patch": 4}
+
+
+def test_train_scales_trains_one_any_scale_model_for_every_factor(tmp_path: Path, monkeypatch):
+    import srmer.sr.train as sr_train
+
+    calls: list[tuple[int, int, int]] = []
+    orig = sr_train.train_sr
+
+    def spy(model, hr, scale=None, **kw):
+        calls.append((id(model), int(scale), kw["steps"]))
+        return orig(model, hr, scale, **kw)
+
+    monkeypatch.setattr(sr_train, "train_sr", spy)
+    pool = _frames(0)
+    m = get_method("metasr", **META, train_scales=[5, 2, 3, 3])
+    assert m.options["train_scales"] == [2, 3, 5]  # sorted, de-duplicated: the training order
+    m.prepare(**_ctx(tmp_path, pool), scales=[2, 3, 5])
+    # one model, trained at each factor in ascending order, the steps split over them (3 = 1+1+1);
+    # x5 is no product of Meta-SR's native factors: the model is built at one and run at x5
+    assert [c[1:] for c in calls] == [(2, 1), (3, 1), (5, 1)]
+    assert len({c[0] for c in calls}) == 1
+    (cached,) = tmp_path.glob("*.pth")
+    assert cached.name.startswith("metasr-xany-")
+    assert not list(tmp_path.glob("*partial*"))
+    lr = _frames(5, n=2, side=8)
+    for size in (16, 24, 40, 20):  # x2, x3, x5 and a fractional x2.5: the same model
+        assert m.upscale(lr, size).shape == (2, size, size, 3)
+    assert len(calls) == 3 and len(list(tmp_path.glob("*.pth"))) == 1
+    again = get_method("metasr", **META, train_scales=[2, 3, 5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the cached file rebuilds: no "unreadable, retrained"
+        again.prepare(**_ctx(tmp_path, pool), scales=[2, 3, 5])  # cached: nothing is trained
+    assert len(calls) == 3
+    assert torch.equal(
+        torch.cat([p.flatten() for p in m._models[("any", None)].parameters()]),
+        torch.cat([p.flatten() for p in again._models[("any", None)].parameters()]),
+    )
+    # the factors, and the pool, are part of the key
+    fp = m.model_fingerprint()
+    other = get_method("metasr", **META, train_scales=[2, 4])
+    assert other.model_fingerprint(_ctx(tmp_path, pool)) != fp
+    assert (
+        get_method("metasr", **META, train_scales=[2, 3, 4]).model_fingerprint(
+            _ctx(tmp_path, _frames(1))
+        )
+        != fp
+    )
+
+
+def test_any_scale_model_per_factor_at_a_non_native_factor_is_cached(tmp_path: Path) -> None:
+    # without train_scales: one model per integer factor, also x5 (no product of native factors)
+    get_method("metasr", **META).prepare(**_ctx(tmp_path, _frames(0)), scales=[5])
+    (cached,) = tmp_path.glob("metasr-x5-*.pth")
+    m = get_method("metasr", **META)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m.prepare(**_ctx(tmp_path, _frames(0)), scales=[5])
+    assert m.upscale(_frames(5, n=1, side=8), 40).shape == (1, 40, 40, 3)
+    assert list(tmp_path.glob("*.pth")) == [cached]
+
+
+def test_train_scales_is_checked_and_leaves_other_keys_alone() -> None:
+    with pytest.raises(ConfigError, match="train_scales.*any-scale"):
+        get_method("rcan", train_scales=[2, 3])
+    for bad in ([], [1, 2], [2.5], "x2"):
+        with pytest.raises(ConfigError, match="train_scales must be"):
+            get_method("metasr", train_scales=bad)
+    # without the option, a method's training key (and so its cached weights) is what it was
+    plain = get_method("metasr", **META)
+    plain._context.update(_ctx(Path("."), _frames(0)))
+    assert "train_scales" not in plain.training_key(scale=2)["extras"]
+    assert plain.weights_path(2).name.startswith("metasr-x2-")

@@ -11,7 +11,7 @@ from srmer.video import TIMRankWarning, linear_interpolate, preprocess_clip, tim
 
 
 def _literal_tim(frames: np.ndarray, n_out: int) -> np.ndarray:
-    """REFERENCE.md section 2 step by step, with a plain economy SVD (small data only)."""
+    """TIM (Zhou et al. 2011) step by step, with a plain economy SVD (small data only)."""
     n = frames.shape[0]
     x = frames.reshape(n, -1).astype(np.float64).T
     mu = x.mean(axis=1, keepdims=True)

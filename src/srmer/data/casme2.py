@@ -1,6 +1,6 @@
 """CASME II loader (Yan et al., PLoS ONE 2014): official folder layout and coding sheet.
 
-Layout (REFERENCE.md section 1)::
+Layout::
 
     root/
       CASME2-coding-20140508.xlsx            (or -20190701, or an "updated" sheet)

@@ -1,6 +1,6 @@
 """RAF-DB basic loader (Li et al., CVPR 2017): static aligned faces and their 7-class labels.
 
-Layout (REFERENCE.md section 1)::
+Layout::
 
     root/basic/Image/aligned/train_00001_aligned.jpg     100x100 aligned faces
     root/basic/Image/original/train_00001.jpg            (variant "original")

@@ -1,6 +1,6 @@
 """SAMM loader (Davison et al., IEEE TAC 2018): official folder layout and FACS coding sheet.
 
-Layout (REFERENCE.md section 1)::
+Layout::
 
     root/
       SAMM_Micro_FACS_Codes_v2.xlsx        sheet MICRO_ONLY, header on Excel row 14 (13 preamble rows)

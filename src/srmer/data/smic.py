@@ -1,6 +1,6 @@
 """SMIC-HS loader (Li et al., FG 2013): labels from the folder layout, no sheet.
 
-Layout (REFERENCE.md section 1)::
+Layout::
 
     root/HS/s1/micro/negative/s1_ne_01/image559740.bmp ...
     root/HS/s1/non_micro/...            (ignored: not micro-expressions)

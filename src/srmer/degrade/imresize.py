@@ -2,7 +2,7 @@
 
 Every SR paper's "Bicubic" (the LR inputs and the Bicubic_restore baseline) is MATLAB's
 ``imresize`` with its default method: the Keys cubic kernel with ``a = -0.5`` and antialiasing
-when shrinking. OpenCV, PIL and torch resize differently (REFERENCE.md section 3), so the
+when shrinking. OpenCV, PIL and torch resize differently, so the
 algorithm is written out here: a per-dimension weight matrix built exactly as MATLAB's
 ``contributions`` does, applied with one dense matrix product per resized axis.
 """

@@ -27,7 +27,7 @@ from srmer.errors import ConfigError
 
 __all__ = ["REALESRGAN_DEFAULTS", "RealESRGANDegradation"]
 
-#: The published parameter ranges (REFERENCE.md section 3; Real-ESRGAN x4plus options).
+#: The published parameter ranges (Real-ESRGAN x4plus options).
 REALESRGAN_DEFAULTS: dict[str, Any] = {
     # stage 1
     "kernel_sizes": [7, 9, 11, 13, 15, 17, 19, 21],

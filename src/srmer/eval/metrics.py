@@ -1,4 +1,4 @@
-"""Recognition metrics with the conventions of the MER literature (REFERENCE.md section 7).
+"""Recognition metrics with the conventions of the MER literature.
 
 All functions take label arrays pooled over every LOSO fold (the MEGC convention: counts are pooled
 before averaging over classes, not averaged per fold).

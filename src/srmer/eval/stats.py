@@ -345,7 +345,7 @@ def three_factor_anova(
         Significance level of the post-hoc comparisons that define the letter groups, in (0, 1).
     posthoc : {"tukey", "lsd"}, default "tukey"
         ``"tukey"``: Tukey-Kramer HSD with the model's MSE and residual df (controls the
-        family-wise error; the srmer default, REFERENCE.md section 7). ``"lsd"``: Fisher's LSD with
+        family-wise error; the srmer default). ``"lsd"``: Fisher's LSD with
         the same error term, which is what reproduces Zhou et al.'s published letters.
 
     Returns

@@ -1,6 +1,6 @@
 """LBP-TOP and LBP-SIP: local binary patterns on spatio-temporal volumes.
 
-Both follow the contract of ``REFERENCE.md`` section 5 (the behaviour of Zhao's ``LBPTOP.m``); the
+Both follow the behaviour of Zhao's ``LBPTOP.m``; the
 helpers here are vectorised over whole volumes so that a 64x256x256 clip takes milliseconds.
 
 Layout trick used throughout: the volume is transposed once to ``(H, T, W)`` so that the centres of one
@@ -279,7 +279,7 @@ def lbp_top(
 
     Notes
     -----
-    Contract (``REFERENCE.md`` section 5):
+    Contract (the behaviour of Zhao's ``LBPTOP.m``):
 
     * centres: ``t in [Rt, T-Rt-1]``, ``y in [B, H-B-1]``, ``x in [B, W-B-1]``, ``B = max(Rx, Ry)``;
     * neighbour ``p`` at angle ``a = 2*pi*p/P``: XY ``(x + Rx cos a, y - Ry sin a, t)``, XT
@@ -413,7 +413,7 @@ def lbp_sip(
     Neighbours of a centre ``(x, y, t)``: spatial ``(x+R, y)`` bit 0, ``(x, y-R)`` bit 1, ``(x-R, y)``
     bit 2, ``(x, y+R)`` bit 3; temporal ``t-Rt`` bit 0, ``t+Rt`` bit 1; bit = neighbour >= centre.
     Centres ``t in [Rt, T-Rt-1]``, ``y, x in [R, n-R-1]``; blocks as in :func:`lbp_top`. This is the
-    contract of ``REFERENCE.md`` section 5; the paper's ordering of the bits is not published in code,
+    contract of Zhao's ``LBPTOP.m``; the paper's ordering of the bits is not published in code,
     so another ordering permutes the bins (the SVM results do not change). The spatial code equals
     the XY code of :func:`lbp_top` with P=4 at the same radius.
 

@@ -1,4 +1,4 @@
-"""FSR-FER experiment config (seed 003): a YAML file validated with pydantic.
+"""FSR-FER experiment config (Jing et al.): a YAML file validated with pydantic.
 
 This is the static-FER counterpart of the benchmark config (:mod:`srmer.bench.config`); it has its own
 schema because the experiment is different (one static dataset, one HR classifier, a feature-SR GAN and
@@ -145,13 +145,18 @@ class FSRConfig(_Strict):
 
 
 class ImageSRConfig(_Strict):
-    """One image-SR baseline of Table 1 (SR to 100x100, then the HR classifier).
+    """One image-SR baseline of Table 1 (SR to the HR side, then the HR classifier).
 
-    ``name`` is an :func:`srmer.sr.create` architecture: ``rcan`` (one model per factor, the paper
-    reports x2, x3, x4, x8) or ``metasr`` (one model for every factor, output size set to the HR side).
-    ``checkpoints`` maps a factor (``rcan``) or ``any`` (``metasr``) to a weight file; factors without
-    one are trained on the training split's HR faces with :func:`srmer.sr.train_sr` for ``train_steps``
-    steps (0: skip those factors). ``hparams`` go to :func:`srmer.sr.create` (e.g. a small RCAN).
+    ``name`` is a benchmark SR method (:func:`srmer.sr.methods.get_method`, the SR-method contract
+    of ``docs/sr.md``): ``rcan`` (one model per factor; the paper reports x2, x3, x4, x8) or
+    ``metasr`` (any-scale: one model for every factor, output size set to the HR side).
+    ``checkpoints`` maps a factor (``"2"``) or, for ``metasr``, ``any`` (every factor) to a weight
+    file of that architecture (another architecture is refused). Factors without one are trained on
+    the training split's HR faces for ``train_steps`` steps (0: those factors are skipped, "-") and
+    cached under the run's cache folder. The fields map onto the contract's options:
+    ``train_steps`` -> ``steps``, ``batch_size``, ``lr_patch``, ``hparams`` (empty: ``full: true``,
+    the architecture's published configuration), a checkpoint -> ``checkpoint``, and for
+    ``metasr`` the trained factors -> ``train_scales``.
     """
 
     name: Literal["rcan", "metasr"]
@@ -162,6 +167,17 @@ class ImageSRConfig(_Strict):
     batch_size: int = Field(16, ge=1)
     lr_patch: int = Field(12, ge=4)
     hparams: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("checkpoints")
+    @classmethod
+    def _checkpoint_keys(cls, v: dict[str, Path]) -> dict[str, Path]:
+        bad = [k for k in v if k != "any" and not (k.isdigit() and int(k) >= 2)]
+        if bad:
+            raise ValueError(
+                f"keys are down-sampling factors >= 2 or `any` (metasr), e.g. "
+                f'{{"2": RCAN_x2.pt}} or {{any: metasr.pt}}; got {bad}'
+            )
+        return v
 
 
 class FERConfig(RunPaths, _Strict):

@@ -1,6 +1,6 @@
 """FSR-FER evaluation: the paper's Table 1 (accuracy at x2..x8) and Table 2 (re-weighting ablation).
 
-Jing et al. 2020 (seed 003), section 4: RAF-DB basic test faces (100x100) are down-sampled with MATLAB
+Jing et al. 2020, section 4: RAF-DB basic test faces (100x100) are down-sampled with MATLAB
 bicubic by integer factors x2..x8 and classified by
 
 * **Bicubic**: bicubic up-sampling back to 100x100, then the HR classifier;
@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,9 @@ from srmer.fer.backbone import FERNet
 from srmer.fer.config import FERConfig, ImageSRConfig
 from srmer.fer.fsr import FeatureGenerator
 from srmer.fer.train import degrade_up, extract_features
+
+if TYPE_CHECKING:
+    from srmer.sr.methods import SRMethod
 
 __all__ = [
     "FERData",
@@ -148,15 +152,110 @@ def fsr_accuracy(
     return {s: accuracy(backbone, degrade_up(images, s), labels, generator, device) for s in scales}
 
 
-def _sr_to_size(model: torch.nn.Module, lr: np.ndarray, size: int, device) -> np.ndarray:
-    from srmer.degrade import imresize
-    from srmer.sr import upscale
+def _sr_to_size(
+    method: SRMethod, lr: np.ndarray, factor: int, size: int, any_scale: bool
+) -> np.ndarray:
+    """Super-resolve LR faces with an SR method and bring them to the classifier's input size.
 
-    out = upscale(model, lr, device=device, batch=16)
+    Parameters
+    ----------
+    method : SRMethod
+        A prepared SR method (:func:`srmer.sr.methods.get_method`).
+    lr : ndarray
+        ``(N, h, h, 3)`` uint8 LR faces (``_lr`` of the test faces), run as one clip.
+    factor : int
+        The down-sampling factor that made ``lr``.
+    size : int
+        HR side (the classifier's input).
+    any_scale : bool
+        The architecture's ``any_scale`` capability: the model outputs exactly ``size`` (Meta-SR,
+        as the paper); otherwise it runs at its integer ``factor`` (``h * factor`` px, e.g. RCAN
+        x3 on a 34 px face gives 102 px), asked for explicitly so that the model of ``factor`` runs
+        even on faces so small that ``size / h`` rounds to another factor.
+
+    Returns
+    -------
+    ndarray
+        ``(N, size, size, 3)`` uint8.
+    """
+    from srmer.degrade import imresize
+
+    target = size if any_scale else lr.shape[1] * factor
+    out = method.upscale(lr, target)
     if out.shape[1:3] != (size, size):
-        # e.g. RCAN x3 on a 34 px face gives 102 px; MATLAB bicubic to the classifier's input size
+        # MATLAB bicubic to the classifier's input size, as the bicubic baseline
         out = imresize(out, size=size)
     return out
+
+
+def _sr_options(spec: ImageSRConfig) -> dict[str, Any]:
+    """The SR-method options of an ``image_sr`` entry's training fields (no checkpoint).
+
+    ``train_steps``, ``batch_size``, ``lr_patch`` -> ``steps``, ``batch_size``, ``lr_patch``;
+    ``hparams`` -> ``hparams``, and an empty ``hparams`` -> ``full: true`` (the architecture's
+    published configuration, what ``image_sr`` has always trained, not the contract's reduced CPU
+    one).
+    """
+    opts: dict[str, Any] = {
+        "steps": spec.train_steps,
+        "batch_size": spec.batch_size,
+        "lr_patch": spec.lr_patch,
+    }
+    if spec.hparams:
+        opts["hparams"] = dict(spec.hparams)
+    else:
+        opts["full"] = True
+    return opts
+
+
+def _checkpoint_for(spec: ImageSRConfig, factor: int, any_scale: bool) -> Path | None:
+    """The ``checkpoints`` entry that serves ``factor``: its own key, else ``any`` (any-scale only)."""
+    if str(factor) in spec.checkpoints:
+        key = str(factor)
+    elif "any" in spec.checkpoints and any_scale:
+        key = "any"
+    else:
+        return None
+    path = Path(spec.checkpoints[key])
+    if not path.is_file():
+        raise ConfigError(f"image_sr {spec.name}: checkpoints[{key}] {path} does not exist")
+    return path
+
+
+def _image_sr_methods(
+    spec: ImageSRConfig, factors: list[int], any_scale: bool, context: dict[str, Any]
+) -> dict[int, SRMethod]:
+    """The prepared SR method serving each factor that has a model (a checkpoint or training).
+
+    Factors with their own checkpoint run it (a method with ``checkpoint:``, whose architecture
+    the contract checks); the others are trained once on ``context["pool_images"]`` when
+    ``train_steps > 0``: one model per factor, or for an any-scale architecture one model over all
+    of them (``train_scales``). Factors with neither are left out.
+    """
+    from srmer.sr.methods import get_method
+
+    methods: dict[int, SRMethod] = {}
+    by_file: dict[Path, SRMethod] = {}
+    to_train: list[int] = []
+    for s in factors:
+        path = _checkpoint_for(spec, s, any_scale)
+        if path is None:
+            if spec.train_steps > 0:
+                to_train.append(s)
+            continue
+        if path not in by_file:
+            by_file[path] = get_method(spec.name, checkpoint=str(path))
+        methods[s] = by_file[path]
+        # loads (and checks the architecture of) the file now, not in the middle of evaluation
+        methods[s].prepare(**context, scales=[s])
+    if to_train:
+        opts = _sr_options(spec)
+        if any_scale:
+            opts["train_scales"] = to_train  # the paper's one Meta-SR model for every factor
+        trained = get_method(spec.name, **opts)
+        trained.prepare(**context, scales=to_train)
+        methods.update(dict.fromkeys(to_train, trained))
+    return methods
 
 
 def image_sr_accuracy(
@@ -171,77 +270,79 @@ def image_sr_accuracy(
     seed: int = 0,
     progress: bool = False,
 ) -> dict[int, float]:
-    """Accuracy (%) of image SR (``rcan`` per factor, ``metasr`` for any factor) + HR classifier.
+    """Accuracy (%) of an image-SR baseline (SR to the HR side, then the HR classifier) per factor.
 
-    Models come from ``spec.checkpoints`` (``{"2": path, ...}`` for RCAN, ``{"any": path}`` for Meta-SR)
-    or are trained on the *training* HR faces with :func:`srmer.sr.train_sr` for ``spec.train_steps``
-    steps (checkpoints under ``work_dir``, resumable). Factors with neither give NaN (shown as "-",
-    like the paper's RCAN x5..x7). Meta-SR training cycles once through the factors with
-    ``train_steps / len(factors)`` steps each (an approximation of its random-scale training).
+    The SR models are benchmark SR methods (:func:`srmer.sr.methods.get_method`, the contract of
+    :class:`srmer.sr.trained.TrainedSR`): ``spec.checkpoints`` (``{"2": path, ...}``; ``{"any":
+    path}`` for an any-scale architecture) are loaded with the contract's architecture check,
+    other factors are trained on the *training* HR faces only and cached under ``work_dir``
+    (``<name>-x<s>-<key>.pth``, Meta-SR ``<name>-xany-<key>.pth``; the key includes the faces'
+    fingerprint). RCAN trains one model per factor, Meta-SR (``any_scale``) one model for every
+    factor whose output size is set to the HR side, as the paper.
+
+    Parameters
+    ----------
+    spec : ImageSRConfig
+        The ``image_sr`` entry.
+    backbone : FERNet
+        The HR classifier.
+    train_images : ndarray
+        ``(N, S, S, 3)`` uint8 training HR faces: the SR training pool (never the test faces).
+    test_images, test_labels : ndarray
+        ``(M, S, S, 3)`` uint8 test HR faces and their ``(M,)`` int labels.
+    scales : list of int
+        The experiment's down-sampling factors (the table's columns); ``spec.scales`` may
+        restrict them.
+    work_dir : path
+        Cache folder of the trained SR weights.
+    device, seed, progress
+        Training and inference device, training seed, progress bars.
+
+    Returns
+    -------
+    dict
+        ``{factor: accuracy %}`` for every factor of ``scales``; NaN (shown as "-", like the
+        paper's RCAN x5..x7) where the entry has neither a checkpoint nor training
+        (``train_steps: 0``) or does not ask for the factor.
+
+    Raises
+    ------
+    ConfigError
+        A checkpoint file does not exist, or ``checkpoints: {any: ...}`` for a fixed-scale
+        architecture.
+    CheckpointError
+        A checkpoint holds another architecture (the message names the file).
     """
-    import srmer.sr as sr
-
-    size = test_images.shape[1]
-    wanted = spec.scales or scales
-    # one model for every factor (Meta-SR) or one per factor (RCAN): the architecture declares it
     from srmer.sr.registry import get_spec
 
+    size = test_images.shape[1]
+    factors = [s for s in (spec.scales or scales) if s in scales]
+    # one model for every factor or one per factor: the architecture declares it
     any_scale = get_spec(spec.name).any_scale
+    if "any" in spec.checkpoints and not any_scale:
+        raise ConfigError(
+            f"image_sr {spec.name}: checkpoints.any is for any-scale architectures (metasr); "
+            f'give one checkpoint per factor, e.g. {{"2": RCAN_x2.pt, "4": RCAN_x4.pt}}'
+        )
+    context: dict[str, Any] = {
+        # the SR training pool is the training split's HR faces only: the test faces are only
+        # ever super-resolved, never trained on
+        "pool_images": train_images,
+        "cache_dir": str(work_dir),
+        "device": device,
+        "seed": seed,
+        "progress": progress,
+    }
+    methods = _image_sr_methods(spec, factors, any_scale, context)
     out: dict[int, float] = {s: float("nan") for s in scales}
-    work = Path(work_dir)
-
-    def obtain(scale: int, key: str, train_scales: list[int]) -> torch.nn.Module | None:
-        if key in spec.checkpoints:
-            p = spec.checkpoints[key]
-            if not Path(p).is_file():
-                raise ConfigError(f"image_sr {spec.name}: checkpoints[{key}] {p} does not exist")
-            return sr.load_checkpoint(p)
-        if spec.train_steps <= 0:
-            return None
-        model = sr.create(spec.name, scale=scale, seed=seed, **spec.hparams)
-        per = max(1, spec.train_steps // len(train_scales))
-        for s in train_scales:
-            if any_scale:
-                model.scale = s
-            sr.train_sr(
-                model,
-                train_images,
-                scale=s,
-                steps=per,
-                batch_size=spec.batch_size,
-                lr_patch=spec.lr_patch,
-                ckpt_path=work / f"{spec.name}_{key}_x{s}.pt",
-                device=device,
-                seed=seed,
-                progress=progress,
-            )
-        return model
-
-    if any_scale:
-        model = obtain(4, "any", [s for s in wanted if s in scales])
-        if model is None:
-            return out
-        for s in wanted:
-            if s not in scales:
-                continue
-            lr = _lr(test_images, s)
-            model.scale = size / lr.shape[1]  # output exactly the HR side, as the paper
-            out[s] = accuracy(
-                backbone, _sr_to_size(model, lr, size, device), test_labels, None, device
-            )
-        return out
-    for s in wanted:
-        if s not in scales:
-            continue
-        model = obtain(s, str(s), [s])
-        if model is None:
-            continue
-        sr_imgs = _sr_to_size(model, _lr(test_images, s), size, device)
+    for s, method in methods.items():
+        sr_imgs = _sr_to_size(method, _lr(test_images, s), s, size, any_scale)
         out[s] = accuracy(backbone, sr_imgs, test_labels, None, device)
     return out
 
 
 def _lr(images: np.ndarray, s: int) -> np.ndarray:
+    """``(N, S, S, 3)`` uint8 HR faces -> MATLAB-bicubic x1/``s`` ``(N, ceil(S/s), ...)`` uint8."""
     from srmer.degrade import imresize
 
     return imresize(images, scale=1.0 / s)

@@ -19,6 +19,10 @@ entry ``{name: edsr, checkpoint: ..., ...}``):
 ``steps``, ``gan_steps``, ``batch_size``, ``lr_patch``, ``lr``, ``seed``
     Training budget (see :func:`srmer.sr.train.train_sr`); the video methods' ``train_steps``,
     ``train_batch``, ``train_patch``, ``train_lr`` are accepted as aliases.
+``train_scales``
+    Any-scale architectures only (``any_scale``: Meta-SR): train *one* model over this list of
+    integer factors (``steps`` split evenly over them, taken in ascending order) and run it at every
+    factor, instead of one model per factor. Unset (the default): one model per integer factor.
 ``tile``, ``device``
     Inference tiling and device (``"auto"``).
 
@@ -26,7 +30,7 @@ Scale: ``size / h`` of each clip. Natively supported factors use one model; the 
 (e.g. x16 = x4 then x4) whose stages are trained on their own factors. A loaded checkpoint of
 another factor is applied repeatedly until the target is reached or passed, then resized to
 ``size`` with MATLAB bicubic. Fractional factors run at the next integer and are resized likewise
-(Meta-SR runs them natively).
+(Meta-SR runs them natively; with ``train_scales`` its one model runs every factor).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from typing import Any, ClassVar
 import numpy as np
 from torch import nn
 
-from srmer.errors import SrmerError
+from srmer.errors import ConfigError, SrmerError
 from srmer.sr.trained import TrainedSR
 
 log = logging.getLogger(__name__)
@@ -85,20 +89,49 @@ class LearnedSR(TrainedSR):
         "lr_patch": 24,
         "lr": 2e-4,
     }
-    kind_options: ClassVar[frozenset[str]] = frozenset({"gan_steps", "tile", "batch"})
+    kind_options: ClassVar[frozenset[str]] = frozenset(
+        {"gan_steps", "tile", "batch", "train_scales"}
+    )
     output_neutral_options: ClassVar[frozenset[str]] = frozenset(_INFER_ONLY)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._models: dict[Any, nn.Module] = {}
+        if self.options.get("train_scales") is not None:
+            self.options["train_scales"] = self._check_train_scales(self.options["train_scales"])
+
+    def _check_train_scales(self, value: Any) -> list[int]:
+        # sorted and de-duplicated: the option's spelling must not change the cache key, and the
+        # training order is then the one documented (ascending)
+        try:
+            factors = sorted({int(s) for s in value})
+            exact = all(float(s) == int(s) for s in value)
+        except (TypeError, ValueError):
+            factors, exact = [], False
+        if not factors or not exact or factors[0] < 2:
+            raise ConfigError(
+                f"SR method {self.name!r}: train_scales must be a non-empty list of integer "
+                f"factors >= 2 (e.g. [2, 3, 4]), got {value!r}"
+            )
+        spec = self._spec_of(None)
+        if not (spec and spec.any_scale):
+            raise ConfigError(
+                f"SR method {self.name!r}: train_scales (one model for several factors) needs an "
+                f"any-scale architecture (e.g. metasr); {self.arch_name} trains one model per factor"
+            )
+        return factors
 
     # ---------------------------------------------------------------- configuration
     def key_extras(self) -> dict[str, Any]:
-        return {
+        extras: dict[str, Any] = {
             "recipe": self.recipe,
             "degradation": self.degradation,
             "gan_steps": int(self.options.get("gan_steps", self.default_gan_steps)),
         }
+        # only when given: the keys (and cached weights) of methods without it stay as they were
+        if self.options.get("train_scales") is not None:
+            extras["train_scales"] = list(self.options["train_scales"])
+        return extras
 
     def _train_options(self) -> dict[str, Any]:
         opts = self.train_options()
@@ -163,7 +196,26 @@ class LearnedSR(TrainedSR):
                     "frame size is needed to build it"
                 )
             hp = {"in_size": lr_size, "out_size": lr_size * scale, "freeze_bank": False, **hp}
+        if self.any_scale:
+            # one network for any factor: built at a factor the registry builds directly (not a
+            # cascade of any-scale networks, and x5, x7 are no product of native factors), then
+            # run at ``scale`` through its ``scale`` attribute
+            model = create(self.arch_name, self._native_scale(scale), seed=seed, **hp)
+            model.scale = scale
+            return model
         return create(self.arch_name, scale, seed=seed, **hp)
+
+    def _native_scale(self, scale: int) -> int:
+        """A native factor of the architecture to build and save an any-scale model at.
+
+        ``scale`` itself when native, else the largest native factor below it (the smallest one
+        when none is). A saved model keeps this factor, so that :func:`srmer.sr.load_checkpoint`
+        can rebuild it; the methods set the factor to run at after loading.
+        """
+        natives = sorted(self.arch_spec().scales)
+        if scale in natives:
+            return scale
+        return max([s for s in natives if s <= scale] or natives[:1])
 
     def _train(self, scale: int, lr_size: int | None) -> nn.Module:
         def train(partial: Path) -> nn.Module:
@@ -188,10 +240,56 @@ class LearnedSR(TrainedSR):
                 seed=opts["seed"],
                 progress=bool(self._context.get("progress", True)),
             )
+            if self.any_scale:
+                model.scale = self._native_scale(scale)  # saved rebuildable; _model_for sets it
             return model
 
         # the key fingerprints the pool without loading it: workers only load the cached weights
         return self.load_or_train(self._cache_path(scale, lr_size), train)
+
+    def _train_multi(self, factors: list[int], lr_size: int | None) -> nn.Module:
+        """One any-scale model trained over ``factors`` (the ``train_scales`` option).
+
+        :func:`~srmer.sr.train.train_sr` trains at one integer factor, so the factors are taken one
+        after another in ascending order, ``steps`` split evenly (the first ``steps % n`` factors
+        take one step more, each at least one). This approximates Meta-SR's random factor per
+        batch; the last factor is the one seen most recently.
+        """
+
+        def train(partial: Path) -> nn.Module:
+            from srmer.sr.train import train_sr
+
+            opts = self._train_options()
+            model = self._build_for_training(factors[0], lr_size, opts["seed"])
+            n = len(factors)
+            base, extra = divmod(opts["steps"], n)
+            for i, s in enumerate(factors):
+                model.scale = s  # any-scale model: its output size follows this attribute
+                log.info("training %s on the SR pool at x%d (%s)", self.name, s, self.arch_name)
+                # one resumable checkpoint per factor, next to the cache file; load_or_train
+                # removes every ``<partial>*`` once the model is cached
+                train_sr(
+                    model,
+                    self._pool(),
+                    s,
+                    steps=max(1, base + (i < extra)),
+                    gan_steps=opts["gan_steps"],
+                    recipe=self.recipe,
+                    batch_size=opts["batch_size"],
+                    lr_patch=opts["lr_patch"],
+                    lr=opts["lr"],
+                    degradation=self.degradation,
+                    ckpt_path=partial.with_name(f"{partial.name}.x{s}"),
+                    device=self._context.get("device", "auto"),
+                    seed=opts["seed"],
+                    progress=bool(self._context.get("progress", True)),
+                )
+            # saved at a native factor, so the cached file rebuilds; _model_for sets the factor
+            model.scale = self._native_scale(factors[0])
+            return model
+
+        path = self.weights_path("any", lr_size=lr_size)
+        return self.load_or_train(path, train)
 
     def _from_checkpoint(self, scale: float) -> nn.Module:
         ck = self.options["checkpoint"]
@@ -211,11 +309,22 @@ class LearnedSR(TrainedSR):
         return _Repeat(model, math.ceil(math.log(scale) / math.log(s0) - 1e-9))
 
     def _model_for(self, scale: float, lr_size: int | None) -> nn.Module:
+        factors = self.options.get("train_scales")
+        if factors is not None and self.options.get("checkpoint") is None:
+            # one model for every factor: trained (or loaded from the cache) once, its scale set
+            # to the factor asked for on every call
+            key = ("any", lr_size)
+            if key not in self._models:
+                self._models[key] = self._train_multi(factors, lr_size).eval()
+            model = self._models[key]
+            model.scale = scale
+            return model
         key = (scale, lr_size) if self.fixed_input else scale
         if key not in self._models:
             if self.options.get("checkpoint") is not None:
                 model = self._from_checkpoint(scale)
-            elif self.any_scale and scale != int(scale):
+            elif self.any_scale:
+                # fractional factors run natively with the model trained for the next integer
                 model = self._train(math.ceil(scale), lr_size)
                 model.scale = scale
             else:
@@ -310,7 +419,9 @@ class NESRGANPlusMethod(LearnedSR):
 
     name = "nesrganplus"
     display_name = "nESRGAN+"
-    description = "nESRGAN+: ESRGAN + dense-block residuals + noise (Rakotonirina 2020), seed 001"
+    description = (
+        "nESRGAN+: ESRGAN + dense-block residuals + noise (Rakotonirina 2020), Sharma et al."
+    )
     arch = "nesrganplus"
     accepts = ("nesrganplus", *RRDBNET_FAMILY)
     recipe = "esrgan"
@@ -319,20 +430,18 @@ class NESRGANPlusMethod(LearnedSR):
 
 
 class RDNMethod(LearnedSR):
-    """RDN (Zhang et al. 2018); ``arch: rdn_psnr_small`` etc. for seed 001's configurations."""
+    """RDN (Zhang et al. 2018); ``arch: rdn_psnr_small`` etc. for Sharma et al.'s configurations."""
 
     name = "rdn"
     display_name = "RDN"
-    description = (
-        "RDN (Zhang et al. 2018); arch rdn_psnr_small/rdn_psnr_large/rdn_noise_cancel for seed 001"
-    )
+    description = "RDN (Zhang et al. 2018); arch rdn_psnr_small/rdn_psnr_large/rdn_noise_cancel for Sharma et al."
     arch = "rdn"
     accepts = ("rdn*",)
     train_hparams: ClassVar[dict[str, Any]] = {"D": 6, "C": 4, "G": 16, "G0": 32}
 
     @property
     def recipe(self) -> str:  # type: ignore[override]
-        # seed 001's noise-cancel RDN is the GAN-trained one
+        # Sharma et al.'s noise-cancel RDN is the GAN-trained one
         return "esrgan" if self.arch_name == "rdn_noise_cancel" else "psnr"
 
 

@@ -253,8 +253,12 @@ class TrainedSR(SRMethod):
         """Folder of the cached trained weights (``cache_dir`` of the context, else ~/.cache/srmer/sr)."""
         return Path(self._context.get("cache_dir") or Path.home() / ".cache" / "srmer" / "sr")
 
-    def weights_path(self, scale: int, **where: Any) -> Path:
-        """Cache file of the weights trained for ``scale``: ``<name>-x<scale>-<key>.pth``."""
+    def weights_path(self, scale: int | str, **where: Any) -> Path:
+        """Cache file of the weights trained for ``scale``: ``<name>-x<scale>-<key>.pth``.
+
+        ``scale`` is an integer factor, or ``"any"`` for one any-scale model trained over several
+        factors (the image methods' ``train_scales`` option, part of the key).
+        """
         h = fingerprint(self.training_key(scale=scale, **where))[:16]
         return self.cache_dir() / f"{self.name}-x{scale}-{h}.pth"
 

@@ -13,7 +13,7 @@
 
 Small inputs
 ------------
-Seed 000 could only run its video models at 64to256 (x4 checkpoints; BasicVSR++ asserts H, W >= 64).
+Zhou et al. could only run its video models at 64to256 (x4 checkpoints; BasicVSR++ asserts H, W >= 64).
 Two documented strategies reach 16to256 and 32to256 with a x4 model:
 
 ``"pre"`` (default)

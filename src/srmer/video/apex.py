@@ -1,7 +1,7 @@
 """Onset / apex helpers.
 
 CASME II and SAMM annotate the apex frame; SMIC-HS does not, and the usual substitute is the
-middle frame (REFERENCE.md section 1). :func:`motion_apex` is the documented alternative: the
+middle frame. :func:`motion_apex` is the documented alternative: the
 frame that differs most from the onset.
 """
 

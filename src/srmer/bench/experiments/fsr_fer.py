@@ -32,6 +32,7 @@ from srmer.fer.evaluate import (
     to_markdown,
 )
 from srmer.fer.train import save_history, train_backbone, train_fsr
+from srmer.sr.methods import get_method_class
 
 __all__ = ["fsr_fer_plan", "run_fsr_fer", "run_fsr_fer_experiment", "write_fer_report"]
 
@@ -139,7 +140,7 @@ def run_fsr_fer_experiment(
     }
     for spec in cfg.image_sr:
         stage(f"image-sr {spec.name}")
-        label = spec.label or {"rcan": "RCAN", "metasr": "Meta-SR"}[spec.name]
+        label = spec.label or get_method_class(spec.name).display_name
         rows[label] = image_sr_accuracy(
             spec,
             net,

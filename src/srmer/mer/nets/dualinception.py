@@ -5,7 +5,7 @@ References
 .. [1] L. Zhou, Q. Mao and L. Xue, "Dual-inception network for cross-database micro-expression
    recognition", FG 2019.
 
-Follows the reference (REFERENCE.md sec. 6): one stream per flow component (1x28x28), each two Inception
+Follows the reference: one stream per flow component (1x28x28), each two Inception
 modules (6 then 16 filters per path; paths ``1x1 | 1x1 -> 3x3 | 1x1 -> 5x5 | maxpool3 -> 1x1``, 'same'
 padding, ReLU after every convolution) with ``MaxPool2`` after each module; the two 64x7x7 outputs are
 concatenated and classified by ``Dense 1024 -> ReLU -> Dense(classes)``. With 3 classes this gives

@@ -6,7 +6,7 @@ References
    feature learning and fusion method for micro-expression recognition", Pattern Recognition 122
    (2022) 108275.
 
-The paper has no public code; this follows its description (REFERENCE.md sec. 6):
+The paper has no public code; this follows its description:
 
 1. *Expression-shared features*: the Dual-Inception streams [2]_ on the horizontal and vertical flow
    (1x28x28 each, Inception modules of 6 then 16 filters per path, MaxPool2 after each), concatenated

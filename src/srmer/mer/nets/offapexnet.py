@@ -5,7 +5,7 @@ References
 .. [1] Y. S. Gan, S.-T. Liong, W.-C. Yau, Y.-C. Huang and L.-K. Tan, "OFF-ApexNet on micro-expression
    recognition system", Signal Processing: Image Communication 74 (2019) 129-139.
 
-Follows the reference (REFERENCE.md sec. 6): one stream per flow component (1x28x28), each
+Follows the reference: one stream per flow component (1x28x28), each
 ``Conv5x5(6) -> ReLU -> MaxPool2 -> Conv5x5(16) -> ReLU -> MaxPool2``; the two 16x7x7 outputs are
 flattened and concatenated (1568) and classified by ``FC1024 -> ReLU -> Dropout(.5) -> FC1024 -> ReLU ->
 Dropout(.5) -> FC(classes)``. Convolutions use 'same' padding (2), as the TensorFlow original, so that

@@ -6,7 +6,7 @@ References
    shrinking for composite-database micro-expression recognition", IEEE TIP 29 (2020) 8590-8605.
 
 Follows the authors' public PyTorch release (ParameterFreeRCNs-MicroExpressionRec, ``RCN_A`` with
-``model_version=3``; REFERENCE.md sec. 6): stem ``Conv5x5 (no pad) -> BN -> ReLU -> MaxPool2 ->
+``model_version=3``): stem ``Conv5x5 (no pad) -> BN -> ReLU -> MaxPool2 ->
 Dropout(.5)``; one recurrent convolutional layer (RCL): a 1x1 feed-forward conv, then one 3x3 conv
 (with BN and ReLU) *shared* across two recurrent steps ``y = conv(x + y)``, then ``MaxPool2 ->
 Dropout(.5)``; adaptive average pooling to ``pool_size``; the attention unit builds class activation

@@ -6,11 +6,11 @@ References
    for action recognition", ICCV Workshops 2017 (and "Can spatiotemporal 3D CNNs retrace the history
    of 2D CNNs and ImageNet?", CVPR 2018).
 
-Follows the reference (REFERENCE.md sec. 6): ``conv1 7x7x7, stride (1, 2, 2), pad 3 -> BN -> ReLU ->
+Follows the reference: ``conv1 7x7x7, stride (1, 2, 2), pad 3 -> BN -> ReLU ->
 MaxPool 3x3x3 stride 2``; stages of 64/128/256/512 channels with [2, 2, 2, 2] basic blocks (two 3x3x3
 convs), stride 2 at the start of stages 2-4, shortcut type B (1x1x1 conv + BN where the shape
 changes, identity elsewhere); global average pooling; FC. With 400 classes and RGB input this is the
-33.2M-parameter model of the paper. Seed 000 feeds TIM-16 sequences; trained from scratch here (no
+33.2M-parameter model of the paper. Zhou et al. feeds TIM-16 sequences; trained from scratch here (no
 Kinetics weights can be downloaded at run time). Differences: the input size is a parameter of the MER
 method (64x64 by default for CPU budgets instead of 112x112); adaptive pooling makes any size work.
 """

@@ -5,7 +5,7 @@ References
 .. [1] S.-T. Liong, Y. S. Gan, J. See, H.-Q. Khor and Y.-C. Huang, "Shallow triple stream
    three-dimensional CNN (STSTNet) for micro-expression recognition", FG 2019 (arXiv:1902.03634).
 
-Follows the reference layer by layer (REFERENCE.md sec. 6): three parallel streams on the same 3-channel
+Follows the reference layer by layer: three parallel streams on the same 3-channel
 28x28 input, ``Conv3x3(pad 2) -> ReLU -> BN -> MaxPool(3, stride 3, pad 1) -> Dropout(.5)`` with 3, 5
 and 8 filters; the 16 maps (10x10) are concatenated, average-pooled by 2 (16x5x5 = 400) and fed to one
 fully connected layer. "Three-dimensional" in the name refers to the three input channels, not 3-D

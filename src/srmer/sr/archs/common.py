@@ -320,7 +320,7 @@ def never(_sd: StateDict) -> None:
 
 
 def _cubic(x: Tensor) -> Tensor:
-    # Keys cubic kernel with a = -0.5 (MATLAB imresize), see REFERENCE.md section 3.
+    # Keys cubic kernel with a = -0.5 (MATLAB imresize).
     ax = x.abs()
     ax2, ax3 = ax**2, ax**3
     return (1.5 * ax3 - 2.5 * ax2 + 1) * (ax <= 1) + (-0.5 * ax3 + 2.5 * ax2 - 4 * ax + 2) * (

@@ -4,7 +4,7 @@ and Gaussian noise injection.
 The network is :class:`srmer.sr.archs.rrdbnet.RRDBNet` with ``plus=True`` (a bias-free 1x1
 ``conv1x1`` in every dense block adding the block input to the 2nd conv's output, which is then also
 added to the 4th conv's output) and ``noise=0.1`` (after every dense block and every RRDB, ``x + N(0, (0.1 x)^2)``,
-training only). Seed 001 used it at x4 on SMIC-HS. Key names follow BasicSR's RRDBNet plus ``rdbK.conv1x1``.
+training only). Sharma et al. used it at x4 on SMIC-HS. Key names follow BasicSR's RRDBNet plus ``rdbK.conv1x1``.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from srmer.sr.archs.base import ArchSpec, StateDict
 from srmer.sr.archs.common import matlab_bicubic_up, never
 
-# ITU-R BT.601 as MATLAB rgb2ycbcr on [0, 1] input (REFERENCE.md section 3).
+# ITU-R BT.601 as MATLAB rgb2ycbcr on [0, 1] input.
 _Y = torch.tensor([65.481, 128.553, 24.966]) / 255.0
 _CB = torch.tensor([-37.797, -74.203, 112.0]) / 255.0
 _CR = torch.tensor([112.0, -93.786, -18.214]) / 255.0
