@@ -345,3 +345,19 @@ def test_a_misspelt_fsr_fer_field_leaves_the_run_directory_untouched(tmp_path):
     with pytest.raises(ConfigError, match="iteratons"):
         runner.run(parse_any_config(bad), quiet=True)
     assert (out / "config.yaml").read_text() == "finished: true\n"
+
+
+def test_a_clip_a_method_cannot_use_is_skipped_and_named_by_its_key(tmp_path):
+    root = tmp_path / "casme2"
+    synthetic.generate(root, n_subjects=3, clips_per_subject=2, n_frames=8, size=64, seed=3)
+    from srmer.errors import DatasetError
+
+    # LBP-TOP with Rt=4 needs 9 frames: every 8-frame clip is skipped, each named by its key
+    with pytest.raises(DatasetError) as e:
+        _run(_raw(root, tmp_path / "run"))
+    msg = str(e.value)
+    assert "fewer than 2 usable clips" in msg and "needs at least" in msg
+    from srmer.data import load
+
+    first = next(iter(load("casme2", root))).key
+    assert f"clip {first}: " in msg and "8-frame" not in msg

@@ -383,6 +383,8 @@ def clip_job(args: tuple[ClipPlan, Sample]) -> ClipResult:
                 got[spec.label] = hit["x"]
             out.repr[st.id] = got
     except ClipError as err:
-        return ClipResult(clip=sample.key, skipped=str(err))
+        # name the clip by its dataset key: a method deep in the stack only knows the array it got
+        why = err.problem + (f" ({err.fix})" if err.fix else "")
+        return ClipResult(clip=sample.key, skipped=f"clip {sample.key}: {why}")
     out.timings = {**stages.timings, "clip_total": time.perf_counter() - t0}
     return out
