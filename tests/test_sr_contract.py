@@ -320,3 +320,16 @@ def test_train_scales_is_checked_and_leaves_other_keys_alone() -> None:
     plain._context.update(_ctx(Path("."), _frames(0)))
     assert "train_scales" not in plain.training_key(scale=2)["extras"]
     assert plain.weights_path(2).name.startswith("metasr-x2-")
+
+
+def test_srmer_list_shows_every_trained_sr_option_with_its_default():
+    from srmer.sr.methods import SR_METHODS, get_method
+
+    edsr = SR_METHODS.describe("edsr")["options"]
+    assert edsr["steps"] == 1000 and edsr["batch"] == 8 and edsr["device"] == "auto"
+    assert SR_METHODS.describe("esrgan")["options"]["gan_steps"] == 500
+    vsr = SR_METHODS.describe("basicvsr")["options"]
+    assert vsr["window"] == 32 and vsr["steps"] == 300 and vsr["train_steps"] == "alias of steps"
+    # the listed defaults are the ones the methods run with
+    m = get_method("basicvsr")
+    assert m.run_defaults["window"] == vsr["window"] and "window" not in m.options

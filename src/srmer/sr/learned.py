@@ -92,6 +92,12 @@ class LearnedSR(TrainedSR):
     kind_options: ClassVar[frozenset[str]] = frozenset(
         {"gan_steps", "tile", "batch", "train_scales"}
     )
+    run_defaults: ClassVar[dict[str, Any]] = {"tile": None, "batch": 8, "train_scales": None}
+
+    @classmethod
+    def option_defaults(cls) -> dict[str, Any]:
+        return {**super().option_defaults(), "gan_steps": cls.default_gan_steps}
+
     output_neutral_options: ClassVar[frozenset[str]] = frozenset(_INFER_ONLY)
 
     def __init__(self, **options: Any) -> None:
@@ -353,7 +359,7 @@ class LearnedSR(TrainedSR):
             model,
             rgb,
             tile=self.options.get("tile"),
-            batch=int(self.options.get("batch", 8)),
+            batch=int(self.options.get("batch", self.run_defaults["batch"])),
             device=self.options.get("device", self._context.get("device", "auto")),
         )
         if out.shape[1:3] != (size, size):

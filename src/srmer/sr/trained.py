@@ -157,6 +157,24 @@ class TrainedSR(SRMethod):
     output_neutral_options: ClassVar[frozenset[str]] = frozenset({"device"})
     #: reduced configuration used when training from scratch without ``hparams``/``full``/``arch``
     train_hparams: ClassVar[dict[str, Any]] = {}
+    #: defaults of the options that are not training options (inference, strategy...)
+    run_defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # what the registry and `srmer list` show; computed per class, so a subclass's own
+        # defaults (e.g. a GAN method's adversarial steps) appear
+        cls.defaults = cls.option_defaults()
+
+    @classmethod
+    def option_defaults(cls) -> dict[str, Any]:
+        """Every option of the method with its default (``None``: unset, or taken from the run),
+        then the accepted aliases of old option names."""
+        names = sorted(COMMON_OPTIONS | cls.kind_options)
+        known = {"device": "auto", "full": False, **cls.train_defaults, **cls.run_defaults}
+        out = {n: known.get(n) for n in names}
+        out.update({a: f"alias of {b}" for a, b in ALIASES.items() if b in out})
+        return out
 
     def __init__(self, **options: Any) -> None:
         options = canonical_options(self.name, options)

@@ -502,19 +502,28 @@ class VideoSRMethod(TrainedSR):
     kind_options: ClassVar[frozenset[str]] = frozenset(
         {"strategy", "window", "overlap", "hr_size", "train_inputs", "clip_len"}
     )
+    run_defaults: ClassVar[dict[str, Any]] = {
+        "strategy": "pre",
+        "window": 32,
+        "overlap": 4,
+        "hr_size": 256,
+        "train_inputs": (16, 32, 64),
+    }
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.model: nn.Module | None = None
-        if self.options.get("strategy", "pre") not in ("pre", "post"):
+        if self.options.get("strategy", self.run_defaults["strategy"]) not in ("pre", "post"):
             raise ConfigError(f"SR method {self.name!r}: strategy must be 'pre' or 'post'")
 
     def key_extras(self) -> dict[str, Any]:
         o = self.options
         return {
-            "strategy": o.get("strategy", "pre"),
-            "hr_size": int(o.get("hr_size", 256)),
-            "train_inputs": [int(r) for r in o.get("train_inputs", (16, 32, 64))],
+            "strategy": o.get("strategy", self.run_defaults["strategy"]),
+            "hr_size": int(o.get("hr_size", self.run_defaults["hr_size"])),
+            "train_inputs": [
+                int(r) for r in o.get("train_inputs", self.run_defaults["train_inputs"])
+            ],
         }
 
     def build_model(self, seed: int | None = None) -> nn.Module:
@@ -562,10 +571,10 @@ class VideoSRMethod(TrainedSR):
             model = self.build_model(opts["seed"])
             data = make_training_clips(
                 clips,
-                int(o.get("hr_size", 256)),
+                int(o.get("hr_size", self.run_defaults["hr_size"])),
                 int(model.scale),
-                o.get("train_inputs", (16, 32, 64)),
-                o.get("strategy", "pre"),
+                o.get("train_inputs", self.run_defaults["train_inputs"]),
+                o.get("strategy", self.run_defaults["strategy"]),
             )
             log.info("training %s for %d steps on %d clips", self.name, opts["steps"], len(clips))
             return train_video_sr(
@@ -599,9 +608,9 @@ class VideoSRMethod(TrainedSR):
             self.model,
             clip,
             size,
-            strategy=o.get("strategy", "pre"),
-            window=int(o.get("window", 32)),
-            overlap=int(o.get("overlap", 4)),
+            strategy=o.get("strategy", self.run_defaults["strategy"]),
+            window=int(o.get("window", self.run_defaults["window"])),
+            overlap=int(o.get("overlap", self.run_defaults["overlap"])),
             device=o.get("device", self._context.get("device", "auto")),
         )
 
