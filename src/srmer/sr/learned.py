@@ -225,33 +225,39 @@ class LearnedSR(TrainedSR):
 
     def _train(self, scale: int, lr_size: int | None) -> nn.Module:
         def train(partial: Path) -> nn.Module:
-            from srmer.sr.train import train_sr
-
             opts = self._train_options()
             model = self._build_for_training(scale, lr_size, opts["seed"])
             log.info("training %s x%d on the SR pool (%s)", self.name, scale, self.arch_name)
-            train_sr(
-                model,
-                self._pool(),
-                scale,
-                steps=opts["steps"],
-                gan_steps=opts["gan_steps"],
-                recipe=self.recipe,
-                batch_size=opts["batch_size"],
-                lr_patch=opts["lr_patch"],
-                lr=opts["lr"],
-                degradation=self.degradation,
-                ckpt_path=partial,
-                device=self._context.get("device", "auto"),
-                seed=opts["seed"],
-                progress=bool(self._context.get("progress", True)),
-            )
+            self._run_recipe(model, scale, opts["steps"], opts, partial)
             if self.any_scale:
                 model.scale = self._native_scale(scale)  # saved rebuildable; _model_for sets it
             return model
 
         # the key fingerprints the pool without loading it: workers only load the cached weights
         return self.load_or_train(self._cache_path(scale, lr_size), train)
+
+    def _run_recipe(
+        self, model: nn.Module, scale: int, steps: int, opts: dict[str, Any], ckpt: Path
+    ) -> None:
+        """Train ``model`` at ``scale`` for ``steps`` with this method's recipe on the SR pool."""
+        from srmer.sr.train import train_sr
+
+        train_sr(
+            model,
+            self._pool(),
+            scale,
+            steps=steps,
+            gan_steps=opts["gan_steps"],
+            recipe=self.recipe,
+            batch_size=opts["batch_size"],
+            lr_patch=opts["lr_patch"],
+            lr=opts["lr"],
+            degradation=self.degradation,
+            ckpt_path=ckpt,
+            device=self._context.get("device", "auto"),
+            seed=opts["seed"],
+            progress=bool(self._context.get("progress", True)),
+        )
 
     def _train_multi(self, factors: list[int], lr_size: int | None) -> nn.Module:
         """One any-scale model trained over ``factors`` (the ``train_scales`` option).
@@ -263,8 +269,6 @@ class LearnedSR(TrainedSR):
         """
 
         def train(partial: Path) -> nn.Module:
-            from srmer.sr.train import train_sr
-
             opts = self._train_options()
             model = self._build_for_training(factors[0], lr_size, opts["seed"])
             n = len(factors)
@@ -274,22 +278,8 @@ class LearnedSR(TrainedSR):
                 log.info("training %s on the SR pool at x%d (%s)", self.name, s, self.arch_name)
                 # one resumable checkpoint per factor, next to the cache file; load_or_train
                 # removes every ``<partial>*`` once the model is cached
-                train_sr(
-                    model,
-                    self._pool(),
-                    s,
-                    steps=max(1, base + (i < extra)),
-                    gan_steps=opts["gan_steps"],
-                    recipe=self.recipe,
-                    batch_size=opts["batch_size"],
-                    lr_patch=opts["lr_patch"],
-                    lr=opts["lr"],
-                    degradation=self.degradation,
-                    ckpt_path=partial.with_name(f"{partial.name}.x{s}"),
-                    device=self._context.get("device", "auto"),
-                    seed=opts["seed"],
-                    progress=bool(self._context.get("progress", True)),
-                )
+                ckpt = partial.with_name(f"{partial.name}.x{s}")
+                self._run_recipe(model, s, max(1, base + (i < extra)), opts, ckpt)
             # saved at a native factor, so the cached file rebuilds; _model_for sets the factor
             model.scale = self._native_scale(factors[0])
             return model
