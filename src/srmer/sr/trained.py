@@ -67,7 +67,8 @@ ALIASES: dict[str, str] = {
     "train_clip_len": "clip_len",
 }
 
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+#: file suffixes of SR-pool images (a pool folder is searched for these)
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp"})
 
 
 def canonical_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -84,9 +85,11 @@ def canonical_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _files_fingerprint(paths: list[str]) -> str:
-    # path, size and mtime as the benchmark's own key of the pool: cheap, and changes when a file
-    # is added, removed or rewritten
+def files_fingerprint(paths: list[str]) -> str:
+    """Fingerprint of files (checkpoints, pool images) by path, size and mtime.
+
+    Cheap, and it changes when a file is added, removed or rewritten.
+    """
     rows = []
     for p in sorted(str(q) for q in paths):
         try:
@@ -111,19 +114,14 @@ def pool_fingerprint(pool: Any) -> str:
     if isinstance(pool, str | os.PathLike):
         p = Path(pool)
         if p.is_dir():
-            return _files_fingerprint(
-                [str(q) for q in p.rglob("*") if q.suffix.lower() in _IMAGE_SUFFIXES]
+            return files_fingerprint(
+                [str(q) for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES]
             )
-        return _files_fingerprint([str(p)])
+        return files_fingerprint([str(p)])
     items = list(pool)
     if items and all(isinstance(x, np.ndarray) for x in items):
         return fingerprint("arrays", [array_fingerprint(x) for x in items])
-    return _files_fingerprint([str(x) for x in items])
-
-
-def files_fingerprint(paths: list[str]) -> str:
-    """Fingerprint of checkpoint files (path, size, mtime)."""
-    return _files_fingerprint(paths)
+    return files_fingerprint([str(x) for x in items])
 
 
 def _nonempty(value: Any) -> bool:

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from srmer.bench.config import Config, MethodSpec
-
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp"})
+from srmer.sr.trained import IMAGE_SUFFIXES
 
 
 @dataclass
@@ -40,7 +39,7 @@ def sr_pool_images(pool: Path | None) -> list[str]:
     """Sorted image paths under the SR training pool folder (empty when there is no pool)."""
     if pool is None:
         return []
-    return sorted(str(p) for p in Path(pool).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    return sorted(str(p) for p in Path(pool).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def sr_scales(config: Config, spec: MethodSpec) -> list[int]:
