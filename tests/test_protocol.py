@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from srmer.errors import DatasetError
 from srmer.eval.protocol import loso_predict, loso_splits
 
 
@@ -17,7 +18,7 @@ def test_loso_no_subject_in_train_and_test():
 
 
 def test_loso_needs_two_subjects():
-    with pytest.raises(ValueError, match="two subjects"):
+    with pytest.raises(DatasetError, match="two subjects"):
         list(loso_splits(["a", "a"]))
 
 
