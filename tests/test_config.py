@@ -75,3 +75,17 @@ def test_paper_configs_are_valid(name):
 
     cfg = parse_config(yaml.safe_load((PACKAGE_CONFIGS / f"{name}.yaml").read_text()), name)
     assert len(expand(cfg)) > 3
+
+
+@pytest.mark.parametrize(
+    "name,protocol,metric",
+    [("composite_demo", "loso", "uf1"), ("cross_dataset_demo", "cross_dataset", "uf1")],
+)
+def test_megc_demo_configs_are_valid(name, protocol, metric):
+    from srmer.bench.demo import demo_config
+
+    which = name.removesuffix("_demo")
+    cfg = parse_config(demo_config(which, "data/synthetic"), name)
+    assert cfg.protocol.name == protocol
+    assert cfg.report_metric == metric
+    assert {s for ds in cfg.datasets for s in ds.sources} == {"casme2", "samm", "smic"}

@@ -43,25 +43,17 @@ DEMO_DATA = Path("data/synthetic")
 def _print_table(run_dir: Path) -> None:
     import pandas as pd
 
+    from srmer.bench.report import markdown_table, run_metric
+    from srmer.bench.tables import METRIC_DISPLAY, panels
+
     results = pd.read_csv(run_dir / "results.csv")
-    try:
-        from srmer.bench.report import markdown_table
-    except ImportError:
-        markdown_table = None
-    for ds in results["dataset"].unique():
-        console.print(f"\n[bold]{ds}[/bold]: WAR (LOSO)")
-        if markdown_table is not None:
-            console.print(markdown_table(results, ds), markup=False, soft_wrap=True)
-        else:
-            pivot = results[results.dataset == ds].pivot_table(
-                index=["setting", "sr"], columns="mer", values="war", sort=False
-            )
-            pivot["Avg."] = pivot.mean(axis=1)
-            console.print(
-                pivot.round(3).to_markdown()
-                if hasattr(pivot, "to_markdown")
-                else pivot.round(3).to_string()
-            )
+    metric = run_metric(run_dir)
+    for title, sel in panels(results):
+        proto = sel.get("protocol") or (
+            str(results["protocol"].iloc[0]) if "protocol" in results.columns else "loso"
+        )
+        console.print(f"\n[bold]{title}[/bold]: {METRIC_DISPLAY[metric]} ({proto})")
+        console.print(markdown_table(results, metric=metric, **sel), markup=False, soft_wrap=True)
 
 
 def _print_fer_tables(tables) -> None:
@@ -104,25 +96,36 @@ def run(
 
 @app.command()
 def demo(
+    which: Annotated[
+        str,
+        typer.Argument(
+            help="grid (Zhou et al.'s grid, configs/demo.yaml), composite (the MEGC 2019 "
+            "composite protocol) or cross_dataset (train on one database, test on another)."
+        ),
+    ] = "grid",
     data: Annotated[
-        Path, typer.Option(help="Where the synthetic dataset lives (generated if absent).")
+        Path, typer.Option(help="Where the synthetic data lives (generated if absent).")
     ] = DEMO_DATA,
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: all cores).")
     ] = None,
 ) -> None:
-    """Generate the built-in synthetic dataset (if absent) and run configs/demo.yaml on it."""
-    import yaml
+    """Generate the built-in synthetic data (if absent) and run a packaged demo config on it.
 
+    Examples:
+
+        srmer demo                 # configs/demo.yaml
+
+        srmer demo composite       # configs/composite_demo.yaml
+
+        srmer demo cross_dataset   # configs/cross_dataset_demo.yaml
+    """
     from srmer.bench.config import parse_config
-    from srmer.bench.demo import ensure_demo_data
+    from srmer.bench.demo import DEMOS, demo_config, ensure_demo_data
     from srmer.bench.runner import run as run_benchmark
 
-    raw = yaml.safe_load((PACKAGE_CONFIGS / "demo.yaml").read_text())
-    raw["datasets"][0]["root"] = str(data / "casme2")
-    raw["sr_pool"] = str(data / "sr_pool")
-    cfg = parse_config(raw, "demo.yaml")
-    ensure_demo_data(data, console=err_console)
+    cfg = parse_config(demo_config(which, data), DEMOS.get(which, which))
+    ensure_demo_data(data, console=err_console, which=which)
     result = run_benchmark(cfg, workers=workers)
     _print_table(result.run_dir)
     console.print(f"\nreport: {result.run_dir / 'report' / 'report.html'}")
@@ -131,6 +134,13 @@ def demo(
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `srmer run`.")],
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            help="Main metric: war, uar or uf1 (default: the config's report.metric; UF1 for "
+            "the composite and cross-dataset protocols, WAR otherwise)."
+        ),
+    ] = None,
 ) -> None:
     """(Re)write the HTML, Markdown and LaTeX report of a run directory."""
     from srmer.bench.report import experiment_kind, write_report
@@ -140,7 +150,9 @@ def report(
         raise SrmerError(
             f"{run_dir} is not a run directory (no {done}); run `srmer run CONFIG` first"
         )
-    path = write_report(run_dir)
+    if metric is not None and metric not in ("war", "uar", "uf1"):
+        raise SrmerError(f"--metric {metric!r}: choose war, uar or uf1")
+    path = write_report(run_dir, metric=metric)
     console.print(f"report: {path}")
 
 
@@ -174,14 +186,69 @@ def list_methods(
 
 @datasets_app.command("check")
 def datasets_check(
-    name: Annotated[str, typer.Argument(help="Dataset name (casme2, samm, smic, casme3, rafdb).")],
-    root: Annotated[Path, typer.Argument(help="The dataset's root folder.")],
+    name: Annotated[
+        str, typer.Argument(help="Dataset name (casme2, samm, smic, casme3, rafdb, composite).")
+    ],
+    root: Annotated[
+        list[str],
+        typer.Argument(
+            help="The dataset's root folder. composite: casme2=PATH samm=PATH smic=PATH, or one "
+            "folder holding casme2/, samm/ and smic/."
+        ),
+    ],
 ) -> None:
-    """Validate a dataset copy: counts per subject and class under each class map, and every problem found."""
+    """Validate a dataset copy: counts per subject and class under each class map, and every problem found.
+
+    The MEGC 2019 composite is checked against its list: found vs listed clips per dataset and class,
+    the listed clips missing, and each source's own problems.
+
+    Examples:
+
+        srmer datasets check casme2 /data/CASME2
+
+        srmer datasets check composite casme2=/data/CASME2 samm=/data/SAMM smic=/data/SMIC
+    """
     from srmer.data.check import check_dataset
 
-    rep = check_dataset(name, root)
-    console.print(rep.render())
+    rep = check_dataset(name, _check_root(name, root))
+    console.print(rep.render(), markup=False, highlight=False)
+
+
+def _check_root(name: str, args: list[str]) -> Path | dict[str, Path]:
+    """ROOT arguments of `datasets check` -> one folder, or the composite's ``{source: folder}``."""
+    from srmer.data.composite import SOURCES
+    from srmer.data.registry import MULTI_ROOT
+
+    if name not in MULTI_ROOT:
+        if len(args) != 1:
+            raise SrmerError(
+                f"datasets check {name} takes exactly one ROOT folder, got {len(args)} "
+                f"({' '.join(args)}); only composite takes several (casme2=PATH samm=PATH smic=PATH)"
+            )
+        return Path(args[0])
+    # `source=PATH` when the text before the first `=` names a source, so a folder whose name
+    # holds `=` still reads as a folder
+    pairs = [a.split("=", 1) for a in args]
+    named = [p for p in pairs if len(p) == 2 and p[0].lower() in SOURCES]
+    if not named:
+        if len(args) != 1:
+            raise SrmerError(
+                f"datasets check {name}: give casme2=PATH samm=PATH smic=PATH or one folder holding "
+                f"casme2/, samm/ and smic/, not {len(args)} folders"
+            )
+        return Path(args[0])
+    if len(named) != len(args):
+        other = [a for a, p in zip(args, pairs, strict=True) if p not in named]
+        raise SrmerError(
+            f"datasets check {name}: {' '.join(other)} is not SOURCE=PATH; give casme2=PATH "
+            f"samm=PATH smic=PATH (or one folder holding casme2/, samm/ and smic/)"
+        )
+    roots: dict[str, Path] = {}
+    for key, path in named:
+        if key.lower() in roots:
+            raise SrmerError(f"datasets check {name}: {key}= is given twice; give it once")
+        roots[key.lower()] = Path(path)
+    return roots
 
 
 @cache_app.command("info")

@@ -64,13 +64,59 @@ class MethodSpec(BaseModel):
         return {k: v for k, v in self.options.items() if k not in GRID_OPTIONS}
 
 
+#: source databases of a pooled dataset (the MEGC 2019 composite); any other dataset is its own
+COMPOSITE_SOURCES = ("casme2", "samm", "smic")
+
+
 class DatasetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
-    root: Path
-    #: class map; default: 4class (micro-expression sets), 7class (RAF-DB)
+    #: the dataset's root folder (for ``composite``: a folder holding casme2/, samm/ and smic/)
+    root: Path | None = None
+    #: ``composite`` only: the root of each source dataset, ``{casme2: ..., samm: ..., smic: ...}``
+    roots: dict[str, Path] | None = None
+    #: class map; default: 4class (micro-expression sets), 7class (RAF-DB), megc3 (composite and
+    #: the cross-dataset protocols)
     classes: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _root_or_roots(self) -> DatasetSpec:
+        if self.roots is not None:
+            if self.name != "composite":
+                raise ValueError(
+                    f"`roots:` is for the composite dataset only; give {self.name} one `root:`"
+                )
+            missing = [d for d in COMPOSITE_SOURCES if d not in self.roots]
+            extra = sorted(set(self.roots) - set(COMPOSITE_SOURCES))
+            if missing or extra:
+                raise ValueError(
+                    "composite `roots:` needs exactly casme2, samm and smic"
+                    + (f"; missing {missing}" if missing else "")
+                    + (f"; unknown {extra}" if extra else "")
+                )
+            if self.root is not None:
+                raise ValueError("give either `root:` or `roots:`, not both")
+        elif self.root is None:
+            raise ValueError(
+                "`root:` is required (the folder of your copy)"
+                + (
+                    "; for the composite give `roots: {casme2: ..., samm: ..., smic: ...}`"
+                    if self.name == "composite"
+                    else ""
+                )
+            )
+        return self
+
+    @property
+    def source(self) -> Path | dict[str, Path]:
+        """What :func:`srmer.data.load` takes as ``root``: the folder, or the composite's mapping."""
+        return self.roots if self.roots is not None else self.root  # type: ignore[return-value]
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The source databases of the dataset's clips (``casme2, samm, smic`` for the composite)."""
+        return COMPOSITE_SOURCES if self.name == "composite" else (self.name,)
 
     @field_validator("name")
     @classmethod
@@ -100,6 +146,82 @@ class PreprocessSpec(BaseModel):
     #: ``all`` frames onset..offset, or a fixed count by temporal interpolation (``temporal``)
     frames: Literal["all"] | int = "all"
     temporal: Literal["tim", "linear"] = "linear"
+
+
+class ProtocolSpec(BaseModel):
+    """How clips are split into training and test data (``srmer.eval.protocol``).
+
+    Given as a name (``loso``) or a mapping (``{name: kfold, k: 5, seed: 0}``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: Literal["loso", "kfold", "holdout", "cross_dataset", "leave_one_dataset_out"] = "loso"
+    #: kfold: number of folds (by subject) and the seed that shuffles the subjects
+    k: int | None = Field(None, ge=2)
+    seed: int | None = None
+    #: holdout: the subjects tested (as the dataset spells them; the composite's are casme2_01, ...)
+    test_subjects: list[str] | None = None
+    #: cross_dataset: train on these datasets, test on each of ``test``; or ``pairs``
+    train: list[str] | None = None
+    test: list[str] | None = None
+    #: cross_dataset: ``all`` ordered pairs of the configured datasets, or ``[[train, test], ...]``
+    pairs: Literal["all"] | list[tuple[str, str]] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"name": value}
+        if isinstance(value, dict) and isinstance(value.get("test"), str):
+            return {**value, "test": [value["test"]]}
+        return value
+
+    @model_validator(mode="after")
+    def _fields_of_the_protocol(self) -> ProtocolSpec:
+        own = {
+            "loso": set(),
+            "kfold": {"k", "seed"},
+            "holdout": {"test_subjects"},
+            "cross_dataset": {"train", "test", "pairs"},
+            "leave_one_dataset_out": set(),
+        }[self.name]
+        given = {f for f in ("k", "seed", "test_subjects", "train", "test", "pairs")}
+        given = {f for f in given if getattr(self, f) is not None}
+        if given - own:
+            raise ValueError(
+                f"protocol {self.name} takes no {sorted(given - own)}"
+                + (f" (it takes {sorted(own)})" if own else "")
+            )
+        if self.name == "holdout" and not self.test_subjects:
+            raise ValueError("protocol holdout needs `test_subjects: [...]`")
+        if self.name == "cross_dataset":
+            if self.pairs is not None and (self.train or self.test):
+                raise ValueError("cross_dataset takes either `pairs:` or `train:` + `test:`")
+            if self.pairs is None and not (self.train and self.test):
+                raise ValueError(
+                    "cross_dataset needs `train: [...]` and `test: [...]`, or `pairs: all`"
+                )
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        """The spec as :func:`srmer.eval.protocol.protocol_tasks` takes it (defaults filled in)."""
+        d = self.model_dump(mode="json", exclude_none=True)
+        if self.name == "kfold":
+            d.setdefault("k", 5)
+            d.setdefault("seed", 0)
+        return d
+
+    @property
+    def pooled(self) -> bool:
+        """Whether the protocol pools the configured datasets (cross-dataset, leave one out)."""
+        return self.name in ("cross_dataset", "leave_one_dataset_out")
+
+
+class ReportSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    #: main metric of the tables, ANOVA and figures; ``auto``: UF1 for the composite and the
+    #: cross-dataset protocols (MEGC's), WAR otherwise (Zhou et al.'s)
+    metric: Literal["auto", "war", "uar", "uf1"] = "auto"
 
 
 class ExecutorSpec(BaseModel):
@@ -164,7 +286,8 @@ class Config(RunPaths, BaseModel):
         default_factory=lambda: [MethodSpec(name="none"), MethodSpec(name="bicubic")], min_length=1
     )
     mer: list[MERSpec] = Field(min_length=1)
-    protocol: Literal["loso"] = "loso"
+    protocol: ProtocolSpec = Field(default_factory=ProtocolSpec)
+    report: ReportSpec = Field(default_factory=ReportSpec)
     seed: int = 0
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
@@ -223,6 +346,46 @@ class Config(RunPaths, BaseModel):
                     f"config's resolutions {self.resolutions}"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _protocol_fits_the_datasets(self) -> Config:
+        p = self.protocol
+        sources = [src for ds in self.datasets for src in ds.sources]
+        if p.pooled:
+            if len(set(sources)) < 2:
+                raise ValueError(
+                    f"protocol {p.name} needs clips of at least two datasets; list several "
+                    "datasets or use the composite (datasets: [{name: composite, roots: ...}])"
+                )
+            dup = sorted({s for s in sources if sources.count(s) > 1})
+            if dup:
+                raise ValueError(f"protocol {p.name}: dataset(s) {dup} appear twice")
+            # one label space for training and test: the MEGC 2019 classes unless all agree
+            maps = {ds.classes for ds in self.datasets if ds.classes is not None}
+            if len(maps) > 1:
+                raise ValueError(
+                    f"protocol {p.name} trains and tests on different datasets, so every "
+                    f"dataset needs the same class map (have {sorted(maps)}); use megc3"
+                )
+            for ds in self.datasets:
+                if ds.classes is None:
+                    ds.classes = "megc3"
+        if p.name == "cross_dataset":
+            from srmer.eval.protocol import cross_dataset_pairs
+
+            try:
+                cross_dataset_pairs(p.as_dict(), sorted(set(sources)))
+            except SrmerError as err:
+                raise ValueError(f"protocol: {err}") from None
+        return self
+
+    @property
+    def report_metric(self) -> str:
+        """The report's main metric with ``auto`` resolved (UF1 under MEGC's protocols)."""
+        if self.report.metric != "auto":
+            return self.report.metric
+        megc = self.protocol.pooled or any(ds.name == "composite" for ds in self.datasets)
+        return "uf1" if megc else "war"
 
     @model_validator(mode="after")
     def _method_options(self) -> Config:
@@ -325,6 +488,14 @@ def preflight(config: Config | FERConfig) -> None:
             _exists(config.data.root, "data.root", "give the folder that holds RAF-DB's basic/")
         return
     for i, ds in enumerate(config.datasets):
+        if ds.roots is not None:
+            for src, path in ds.roots.items():
+                _exists(
+                    path,
+                    f"datasets[{i}].roots.{src}",
+                    f"pass the folder of your {src} copy (the composite needs all three)",
+                )
+            continue
         _exists(
             ds.root,
             f"datasets[{i}].root",

@@ -1,14 +1,31 @@
-"""The built-in demo: synthetic data generated on first use, then ``configs/demo.yaml``."""
+"""The built-in demos: synthetic data generated on first use, then one of the packaged configs.
+
+* ``grid`` (``configs/demo.yaml``): Zhou et al.'s grid on a synthetic CASME II-layout dataset;
+* ``composite`` (``configs/composite_demo.yaml``): the MEGC 2019 composite protocol on synthetic
+  CASME II, SAMM and SMIC-HS layouts;
+* ``cross_dataset`` (``configs/cross_dataset_demo.yaml``): every ordered pair of those three.
+"""
 
 from __future__ import annotations
 
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 #: the demo dataset's size (kept small so `make demo` stays within minutes on 2 cores)
 DEMO_DATASET = {"n_subjects": 8, "clips_per_subject": 8, "n_frames": 16, "seed": 0}
 DEMO_POOL = {"n_identities": 12, "frames_per_identity": 12, "seed": 0}
+#: the composite / cross-dataset demos' data: 4 subjects of each database layout
+DEMO_COMPOSITE = {"n_subjects": 4, "clips_per_subject": 6, "n_frames": 16, "seed": 0}
+
+#: demo name -> packaged config
+DEMOS = {
+    "grid": "demo.yaml",
+    "composite": "composite_demo.yaml",
+    "cross_dataset": "cross_dataset_demo.yaml",
+}
+PACKAGE_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
 def _atomic_generate(target: Path, make) -> None:
@@ -21,8 +38,12 @@ def _atomic_generate(target: Path, make) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def ensure_demo_data(data: Path, console=None) -> tuple[Path, Path]:
-    """Generate the demo's synthetic CASME II-layout dataset and SR training pool under ``data`` if absent.
+def ensure_demo_data(data: Path, console=None, which: str = "grid") -> tuple[Path, Path]:
+    """Generate a demo's synthetic data under ``data`` if absent.
+
+    ``grid``: the CASME II-layout dataset ``data/casme2`` and the SR training pool
+    ``data/sr_pool``; ``composite`` and ``cross_dataset``: ``data/composite`` (CASME II, SAMM and
+    SMIC-HS layouts and their composite list).
 
     Returns
     -------
@@ -32,19 +53,46 @@ def ensure_demo_data(data: Path, console=None) -> tuple[Path, Path]:
 
     data = Path(data)
     data.mkdir(parents=True, exist_ok=True)
-    root, pool = data / "casme2", data / "sr_pool"
-    if not root.exists():
+    pool = data / "sr_pool"
+    if which == "grid":
+        root = data / "casme2"
+        make = lambda tmp: synthetic.generate(tmp, **DEMO_DATASET)  # noqa: E731
+    else:
+        root = data / "composite"
+        make = lambda tmp: synthetic.generate_composite(tmp, **DEMO_COMPOSITE)  # noqa: E731
+    todo = [(root, make, "the synthetic dataset")]
+    if which == "grid":  # the other demos train no SR model
+        todo.append(
+            (pool, lambda tmp: synthetic.generate_sr_pool(tmp, **DEMO_POOL), "the SR training pool")
+        )
+    for target, build, what in todo:
+        if target.exists():
+            continue
         t = time.perf_counter()
-        _atomic_generate(root, lambda tmp: synthetic.generate(tmp, **DEMO_DATASET))
+        _atomic_generate(target, build)
         if console is not None:
-            console.log(
-                f"generated the synthetic dataset in {root} ({time.perf_counter() - t:.1f} s)"
-            )
-    if not pool.exists():
-        t = time.perf_counter()
-        _atomic_generate(pool, lambda tmp: synthetic.generate_sr_pool(tmp, **DEMO_POOL))
-        if console is not None:
-            console.log(
-                f"generated the SR training pool in {pool} ({time.perf_counter() - t:.1f} s)"
-            )
+            console.log(f"generated {what} in {target} ({time.perf_counter() - t:.1f} s)")
     return root, pool
+
+
+def demo_config(which: str, data: Path) -> dict[str, Any]:
+    """A demo's packaged config with its data paths moved under ``data`` (default ``data/synthetic``)."""
+    import yaml
+
+    from srmer.data.synthetic.composite import LIST_FILE
+    from srmer.errors import ConfigError
+
+    if which not in DEMOS:
+        raise ConfigError(f"unknown demo {which!r}; choose one of: {', '.join(DEMOS)}")
+    raw = yaml.safe_load((PACKAGE_CONFIGS / DEMOS[which]).read_text())
+    data = Path(data)
+    if which == "grid":
+        raw["datasets"][0]["root"] = str(data / "casme2")
+        raw["sr_pool"] = str(data / "sr_pool")
+    elif which == "composite":
+        raw["datasets"][0]["root"] = str(data / "composite")
+        raw["datasets"][0]["options"]["list"] = str(data / "composite" / LIST_FILE)
+    else:
+        for ds in raw["datasets"]:
+            ds["root"] = str(data / "composite" / ds["name"])
+    return raw

@@ -35,11 +35,14 @@ from srmer.bench.tables import (
     DATASET_DISPLAY,
     METRIC_DISPLAY,
     SR_DISPLAY,
+    TASK_KEYS,
     StyledTable,
     anova_table,
     check_results,
+    cross_dataset_table,
     display,
     hr_size,
+    megc_table,
     panels,
     quality_frame,
     quality_table,
@@ -47,6 +50,7 @@ from srmer.bench.tables import (
     select,
     sr_mer_table,
     summary_table,
+    task_title,
     to_html,
     to_latex,
     to_markdown,
@@ -64,6 +68,8 @@ class RunData:
     results: pd.DataFrame
     predictions: pd.DataFrame | None = None
     quality: pd.DataFrame | None = None
+    #: metrics of each results row per source database (composite, leave-one-dataset-out)
+    by_dataset: pd.DataFrame | None = None
     config_text: str = ""
     provenance: dict = field(default_factory=dict)
 
@@ -134,6 +140,7 @@ def load_run(run_dir: str | Path) -> RunData:
         results=results,
         predictions=_opt_csv("predictions.csv"),
         quality=_opt_csv("quality.csv"),
+        by_dataset=_opt_csv("results_by_dataset.csv"),
         config_text=cfg.read_text(errors="replace") if cfg.is_file() else "",
         provenance=prov if isinstance(prov, dict) else {},
     )
@@ -146,6 +153,7 @@ def markdown_table(
     *,
     degradation: str | None = None,
     class_map: str | None = None,
+    **task: str | None,
 ) -> str:
     """Zhou et al. Table II-shaped Markdown table of one dataset.
 
@@ -158,6 +166,9 @@ def markdown_table(
     metric : {"war", "uar", "uf1"}, default "war"
     degradation, class_map : str, optional
         Needed only when the results mix several for this dataset.
+    **task : str, optional
+        ``protocol``, ``train_datasets``, ``test_dataset``: needed only when the results hold
+        several protocol tasks for this dataset (cross-dataset pairs).
 
     Returns
     -------
@@ -167,7 +178,9 @@ def markdown_table(
         row. Best per row ``<u>underlined</u>``, best average MER **bold**, best SR strategy per
         resolution marked ``†``.
     """
-    t = sr_mer_table(results_df, dataset, metric, degradation=degradation, class_map=class_map)
+    t = sr_mer_table(
+        results_df, dataset, metric, degradation=degradation, class_map=class_map, **task
+    )
     return to_markdown(t)
 
 
@@ -285,7 +298,12 @@ def _best_cell(df: pd.DataFrame, metric: str) -> pd.Series | None:
 
 
 def _preds_for(
-    pred: pd.DataFrame | None, dataset: str, resolution: int, sr: str, mer: str
+    pred: pd.DataFrame | None,
+    dataset: str,
+    resolution: int,
+    sr: str,
+    mer: str,
+    task: dict[str, str | None] | None = None,
 ) -> pd.DataFrame | None:
     if pred is None or not {"dataset", "resolution", "sr", "mer", "y_true", "y_pred"} <= set(
         pred.columns
@@ -297,13 +315,25 @@ def _preds_for(
         & (pred["sr"].astype(str) == str(sr))
         & (pred["mer"].astype(str) == str(mer))
     )
+    for k, v in (task or {}).items():
+        if v is not None and k in pred.columns:
+            m &= pred[k].astype(str) == str(v)
     sub = pred[m]
     return sub if not sub.empty else None
 
 
+def run_metric(run_dir: str | Path) -> str:
+    """The main metric a run's config chose (``plan.json``), ``war`` for runs that name none."""
+    try:
+        metric = json.loads((Path(run_dir) / "plan.json").read_text()).get("metric", "war")
+    except (OSError, ValueError, AttributeError):
+        metric = "war"
+    return metric if metric in ("war", "uar", "uf1") else "war"
+
+
 def write_report(
     run_dir: str | Path,
-    metric: str = "war",
+    metric: str | None = None,
     posthoc: str = "tukey",
     out_dir: str | Path | None = None,
 ) -> Path:
@@ -313,8 +343,9 @@ def write_report(
     ----------
     run_dir : str or pathlib.Path
         Run directory written by ``srmer run`` (needs ``results.csv`` or ``results.parquet``).
-    metric : {"war", "uar", "uf1"}, default "war"
-        Metric of the main tables, ANOVA and figures (the other two are shown in collapsed tables).
+    metric : {"war", "uar", "uf1"}, optional
+        Metric of the main tables, ANOVA and figures (the other two are shown in collapsed tables);
+        default: the config's ``report.metric`` (UF1 under MEGC's protocols, else WAR).
     posthoc : {"tukey", "lsd"}, default "tukey"
         Pairwise test behind Table VI's letters (see :func:`srmer.eval.stats.three_factor_anova`).
     out_dir : str or pathlib.Path, optional
@@ -337,6 +368,7 @@ def write_report(
         )
     run = load_run(run_dir)
     res = run.results
+    metric = metric or run_metric(run_dir)
     if metric not in res.columns:
         raise SrmerError(
             f"{run.run_dir}/results.csv has no {metric!r} column (have {list(res.columns)})"
@@ -378,6 +410,19 @@ def write_report(
 
     quality_all = quality_frame(res, run.quality)
     table_no = 1
+    if "protocol" in res.columns and (res["protocol"].astype(str) == "cross_dataset").any():
+        toc.append(("cross-dataset", "Cross-dataset matrices"))
+        body.append('<h2 id="cross-dataset">Cross-dataset matrices</h2>')
+        md.extend(["## Cross-dataset matrices", ""])
+        cross = res[res["protocol"].astype(str) == "cross_dataset"]
+        for pool in dict.fromkeys(cross["dataset"].astype(str)):
+            for m in dict.fromkeys([metric, *(x for x in ("uf1", "uar") if x != metric)]):
+                add_table(
+                    cross_dataset_table(res, pool, metric=m),
+                    f"Table {table_no}.",
+                    f"cross-{_slug(pool)}-{m}",
+                )
+                table_no += 1
     for title, sel in panels(res):
         df = select(res, **sel)
         anchor = _slug(title)
@@ -389,18 +434,31 @@ def write_report(
             if "n_clips" in df.columns and df["n_clips"].notna().any()
             else None
         )
-        protocol = _config(run).get("protocol")
         intro = (
             f"{df['mer'].nunique()} MER method(s) x {len(df[['resolution', 'sr']].drop_duplicates())} "
             f"(resolution, SR) settings"
-            + (f", {n_clips} clips" if n_clips else "")
-            + (f", protocol {protocol}" if isinstance(protocol, str) else "")
+            + (f", {n_clips} test clips" if n_clips else "")
+            + f", protocol {_protocol_text(df)}"
             + f". {mname}: {_METRIC_MEANING.get(metric, metric)}."
         )
         body.append(_p(intro))
         t = sr_mer_table(res, metric=metric, **sel)
         add_table(t, f"Table {table_no}.", f"{anchor}-{metric}")
         table_no += 1
+        task = {k: sel.get(k) for k in TASK_KEYS if k in sel}
+        if run.by_dataset is not None and _has_breakdown(run.by_dataset, sel):
+            megc_metrics = ["uf1", "uar", "war"]
+            add_table(
+                megc_table(
+                    res,
+                    run.by_dataset,
+                    metrics=megc_metrics,
+                    **sel,
+                ),
+                f"Table {table_no}.",
+                f"{anchor}-megc",
+            )
+            table_no += 1
         for om in other_metrics:
             t2 = sr_mer_table(res, metric=om, **sel)
             body.append(f"<details><summary>Same table for {METRIC_DISPLAY.get(om, om)}</summary>")
@@ -449,6 +507,8 @@ def write_report(
         )
         body.append(f"<h3>Reconstruction quality against {mname} (Fig. 5 of Zhou et al.)</h3>")
         qd = quality_all[quality_all["dataset"].astype(str) == sel["dataset"]]
+        if qd.empty:  # a pool of several datasets: the rows carry the mean quality of their clips
+            qd = quality_frame(df, None)
         png, rr = figures.quality_vs_metric(df, qd, metric, title=f"{title}")
         r_txt = "; ".join(
             f"r({k.upper()}, {mname}) = {v:.2f}" for k, v in rr.items() if np.isfinite(v)
@@ -469,12 +529,12 @@ def write_report(
         else:
             b_res, b_sr, b_mer = int(best["resolution"]), str(best["sr"]), str(best["mer"])
             cm_panels = [(f"best: {figures.setting_title(b_res, b_sr, b_mer, hr)}",
-                          _preds_for(run.predictions, sel["dataset"], b_res, b_sr, b_mer))]  # fmt: skip
+                          _preds_for(run.predictions, sel["dataset"], b_res, b_sr, b_mer, task))]  # fmt: skip
             ref = df[reference_mask(df) & (df["mer"] == b_mer)]
             if not ref.empty:
                 r_res = int(ref["resolution"].iloc[0])
                 cm_panels.append((f"HR reference: {figures.setting_title(r_res, 'none', b_mer, hr, reference=True)}",
-                                  _preds_for(run.predictions, sel["dataset"], r_res, "none", b_mer)))  # fmt: skip
+                                  _preds_for(run.predictions, sel["dataset"], r_res, "none", b_mer, task)))  # fmt: skip
             add_fig(
                 figures.confusion(cm_panels, title=f"{title}"),
                 f"confusion_{key}",
@@ -555,6 +615,34 @@ def write_report(
     _atomic_write(out / "report.md", "\n".join(md) + "\n")
     _atomic_write(out / "tables.tex", "\n".join(tex) + "\n")
     return html_path
+
+
+def _protocol_text(df: pd.DataFrame) -> str:
+    """How a panel's rows were evaluated, in words."""
+    if "protocol" not in df.columns:
+        return "LOSO (leave one subject out)"
+    proto = str(df["protocol"].iloc[0])
+    words = {
+        "loso": "LOSO (leave one subject out), predictions pooled over the folds",
+        "kfold": "k-fold by subject, predictions pooled over the folds",
+        "holdout": "hold-out (fixed test subjects)",
+        "leave_one_dataset_out": "leave one dataset out, predictions pooled over the datasets",
+    }
+    if proto == "cross_dataset":
+        r = df.iloc[0]
+        return "cross-dataset, " + task_title(r["train_datasets"], r["test_dataset"], proto)
+    return words.get(proto, proto)
+
+
+def _has_breakdown(by_dataset: pd.DataFrame, sel: dict[str, str | None]) -> bool:
+    """Whether the per-source-database table has rows for this panel."""
+    if "dataset" not in by_dataset.columns:
+        return False
+    m = by_dataset["dataset"].astype(str) == str(sel["dataset"])
+    for k, v in sel.items():
+        if k != "dataset" and v is not None and k in by_dataset.columns:
+            m &= by_dataset[k].astype(str) == str(v)
+    return bool(m.any())
 
 
 # ------------------------------------------------------------------------------- provenance

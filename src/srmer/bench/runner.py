@@ -162,6 +162,8 @@ def run(
             "machine": f"{platform.node()} {platform.machine()} "
             f"{platform.processor() or ''} python {platform.python_version()}".strip(),
         }
+        if out.get("sr_pool_check") is not None:
+            provenance["sr_pool_check"] = out["sr_pool_check"]
         if "workers" in out:
             provenance["executor"] = {"kind": config.executor.kind, "workers": out["workers"]}
         atomic_write_text(run_dir / "provenance.json", json.dumps(provenance, indent=2))

@@ -82,6 +82,7 @@ DATASET_DISPLAY = {
     "casme3": "CAS(ME)³",
     "rafdb": "RAF-DB",
     "synthetic": "Synthetic",
+    "composite": "MEGC 2019 composite",
 }
 METRIC_DISPLAY = {"war": "WAR", "uar": "UAR", "uf1": "UF1", "psnr": "PSNR", "ssim": "SSIM"}
 
@@ -230,13 +231,28 @@ def reference_mask(df: pd.DataFrame) -> pd.Series:
     return (df["sr"].astype(str) == "none") & (df["resolution"].astype(int) >= hr)
 
 
+#: result columns that tell the protocol tasks of one dataset apart (a cross-dataset run has one
+#: task per (train, test) pair); tables select one task like they select one degradation
+TASK_KEYS = ("protocol", "train_datasets", "test_dataset")
+#: a :func:`select` value that keeps all values of its column (a table spanning several tasks)
+ANY = "*"
+
+
 def select(
     results: pd.DataFrame,
     dataset: str | None = None,
     degradation: str | None = None,
     class_map: str | None = None,
+    **task: str | None,
 ) -> pd.DataFrame:
-    """Rows of one dataset (and degradation / class map when the run has several)."""
+    """Rows of one dataset (and degradation / class map / protocol task when the run has several).
+
+    ``task`` takes ``protocol``, ``train_datasets`` and ``test_dataset`` (:data:`TASK_KEYS`); any
+    selection given as :data:`ANY` keeps every value.
+    """
+    unknown = sorted(set(task) - set(TASK_KEYS))
+    if unknown:
+        raise TypeError(f"select() got unknown selection(s) {unknown}")
     df = results
     if dataset is not None:
         df = df[df["dataset"].astype(str) == str(dataset)]
@@ -245,8 +261,10 @@ def select(
                 f"dataset {dataset!r} not in the results (have "
                 f"{sorted(results['dataset'].astype(str).unique())})"
             )
-    for col, val in (("degradation", degradation), ("class_map", class_map)):
-        if col not in df.columns:
+    wanted = {"degradation": degradation, "class_map": class_map}
+    wanted.update({k: task.get(k) for k in TASK_KEYS})
+    for col, val in wanted.items():
+        if col not in df.columns or val == ANY:
             continue
         have = sorted(df[col].dropna().astype(str).unique())
         if val is not None:
@@ -261,9 +279,21 @@ def select(
     return df
 
 
+def task_title(train: str, test: str, protocol: str) -> str:
+    """``CASME II → SAMM`` for a cross-dataset task, ``CASME II (kfold)`` for a non-LOSO one."""
+    if protocol == "cross_dataset":
+        src = " + ".join(display(t, DATASET_DISPLAY) for t in str(train).split("+"))
+        return f"{src} → {display(test, DATASET_DISPLAY)}"
+    if protocol == "leave_one_dataset_out":
+        return "leave one dataset out"
+    return str(protocol)
+
+
 def panels(results: pd.DataFrame) -> list[tuple[str, dict[str, str | None]]]:
-    """(title, selection kwargs) of every dataset x degradation x class map in the results."""
-    keys = ["dataset"] + [c for c in ("degradation", "class_map") if c in results.columns]
+    """(title, selection kwargs) of every dataset x degradation x class map x protocol task."""
+    keys = ["dataset"] + [
+        c for c in ("degradation", "class_map", *TASK_KEYS) if c in results.columns
+    ]
     out = []
     for combo, part in results.groupby(keys, sort=False, dropna=False):
         # Split a dataset by degradation / class map only where that dataset has several.
@@ -272,7 +302,16 @@ def panels(results: pd.DataFrame) -> list[tuple[str, dict[str, str | None]]]:
         combo = combo if isinstance(combo, tuple) else (combo,)
         kw = dict(zip(keys, (None if pd.isna(v) else str(v) for v in combo), strict=True))
         title = display(kw["dataset"], DATASET_DISPLAY)
-        extra = [f"{c.replace('_', ' ')} {kw[c]}" for c in keys[1:] if multi[c]]
+        if "+" in title:  # a pool of several datasets
+            title = " + ".join(display(d, DATASET_DISPLAY) for d in kw["dataset"].split("+"))
+        extra = [
+            f"{c.replace('_', ' ')} {kw[c]}" for c in keys[1:] if multi[c] and c not in TASK_KEYS
+        ]
+        proto = kw.get("protocol") or "loso"
+        if proto != "loso":
+            extra.append(
+                task_title(kw.get("train_datasets", ""), kw.get("test_dataset", ""), proto)
+            )
         if extra:
             title += " (" + ", ".join(extra) + ")"
         sel = {"dataset": kw["dataset"]}
@@ -303,6 +342,7 @@ def sr_mer_table(
     degradation: str | None = None,
     class_map: str | None = None,
     digits: int = 3,
+    **task: str | None,
 ) -> StyledTable:
     """Zhou et al. Table II-IV: ``metric`` per (SR method, resolution) row and MER column.
 
@@ -325,7 +365,7 @@ def sr_mer_table(
         Rows = settings + an "Avg." row; columns = "SR method", "Resolution", MER methods, "Avg.".
     """
     check_results(results, "sr_mer_table", (*RESULT_COLUMNS, metric))
-    df = select(results, dataset, degradation, class_map)
+    df = select(results, dataset, degradation, class_map, **task)
     hr = hr_size(df)
     mers = ordered(df["mer"].astype(str), MER_ORDER)
     ref = reference_mask(df)
@@ -418,6 +458,7 @@ def summary_table(
     degradation: str | None = None,
     class_map: str | None = None,
     digits: int = 3,
+    **task: str | None,
 ) -> StyledTable:
     """Jing et al. Table 1 layout: rows = SR method, columns = resolution, mean over MER methods.
 
@@ -425,7 +466,7 @@ def summary_table(
     column, and the LR rows (SR ``none``) appear as "Bicubic (LR)".
     """
     check_results(results, "summary_table", (*RESULT_COLUMNS, metric))
-    df = select(results, dataset, degradation, class_map)
+    df = select(results, dataset, degradation, class_map, **task)
     hr = hr_size(df)
     ref = reference_mask(df)
     lr = df[~ref]
@@ -457,6 +498,201 @@ def summary_table(
         label=f"tab:{_slug(dataset)}-{metric}-summary",
         legend="Bold: best SR method at each resolution; underlined: second best. "
         "Bicubic (LR): recognition on the low-resolution clip itself." + ref_note,
+    )
+
+
+# ----------------------------------------------------------------------- MEGC 2019 protocols
+#: MEGC 2019's column order of the source databases (composite first, then SMIC, CASME II, SAMM)
+MEGC_ORDER = ["smic", "casme2", "samm"]
+
+
+def _setting_label(df: pd.DataFrame, res: int, sr: str, hr: int | None) -> str:
+    ref = reference_mask(df)
+    is_ref = bool(
+        (ref & (df["resolution"].astype(int) == res) & (df["sr"].astype(str) == sr)).any()
+    )
+    name = "HR" if is_ref else ("Bicubic (LR)" if sr == "none" else display(sr, SR_DISPLAY))
+    return f"{name} {res}×{res}" if is_ref or sr == "none" else f"{name} {res_label(res, sr, hr)}"
+
+
+def megc_table(
+    results: pd.DataFrame,
+    by_dataset: pd.DataFrame | None,
+    dataset: str,
+    metrics: Sequence[str] = ("uf1", "uar"),
+    digits: int = 4,
+    degradation: str | None = None,
+    class_map: str | None = None,
+    **task: str | None,
+) -> StyledTable:
+    """MEGC 2019's layout: UF1 and UAR overall and per source database, one row per cell.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        ``results.csv`` of a run.
+    by_dataset : pandas.DataFrame or None
+        ``results_by_dataset.csv`` (metrics of each results row per source database of its test
+        clips); ``None`` or empty gives the overall columns only.
+    dataset : str
+        Value of the ``dataset`` column (``composite``, or a pool such as ``casme2+samm+smic``).
+    metrics : sequence of {"uf1", "uar", "war"}
+        Columns of each block, in order (MEGC reports UF1 then UAR; WAR can be added).
+    digits : int
+        Decimals (MEGC's summary paper gives 4).
+
+    Returns
+    -------
+    StyledTable
+        Columns "Setting", "MER method", then per block (overall, then SMIC-HS, CASME II, SAMM)
+        the ``metrics``; best of each column bold, second underlined.
+    """
+    check_results(results, "megc_table", (*RESULT_COLUMNS, *metrics))
+    df = select(results, dataset, degradation, class_map, **task)
+    hr = hr_size(df)
+    part = None
+    if by_dataset is not None and not by_dataset.empty:
+        part = by_dataset[by_dataset["dataset"].astype(str) == str(dataset)]
+        for k, v in {"degradation": degradation, "class_map": class_map, **task}.items():
+            if v is not None and k in part.columns:
+                part = part[part[k].astype(str) == str(v)]
+    sources = ordered(part["source_dataset"].astype(str), MEGC_ORDER) if part is not None else []
+    mers = ordered(df["mer"].astype(str), MER_ORDER)
+    rows, rules = [], []
+    for res, sr in setting_rows(df):
+        first = True
+        for m in mers:
+            cell = df[
+                (df["resolution"].astype(int) == res)
+                & (df["sr"].astype(str) == sr)
+                & (df["mer"].astype(str) == m)
+            ]
+            if cell.empty:
+                continue
+            if first and rows:
+                rules.append(len(rows))
+            label = _setting_label(df, res, sr, hr) if first else ""
+            first = False
+            r0 = cell.iloc[0]
+            row = [Cell(label, header=True), Cell(display(m, MER_DISPLAY), header=True)]
+            row += [Cell(_fmt(float(r0[k]), digits), float(r0[k])) for k in metrics]
+            for src in sources:
+                hit = part[
+                    (part["resolution"].astype(int) == res)
+                    & (part["sr"].astype(str) == sr)
+                    & (part["mer"].astype(str) == m)
+                    & (part["source_dataset"].astype(str) == src)
+                ]
+                for k in metrics:
+                    v = float(hit[k].iloc[0]) if not hit.empty else float("nan")
+                    row.append(Cell(_fmt(v, digits), v))
+            rows.append(row)
+    n_cols = len(metrics) * (1 + len(sources))
+    for j in range(n_cols):
+        _rank_marks([r[2 + j] for r in rows], digits, "bold", "underline")
+    names = [METRIC_DISPLAY.get(k, k.upper()) for k in metrics]
+    listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    groups = [("", 2), ("Overall", len(metrics))]
+    groups += [(display(src, DATASET_DISPLAY), len(metrics)) for src in sources]
+    return StyledTable(
+        caption=f"{listed} overall and per source database on "
+        f"{display(dataset, DATASET_DISPLAY) if '+' not in dataset else dataset} "
+        "(the layout of the MEGC 2019 summary).",
+        columns=["Setting", "MER method", *(names * (1 + len(sources)))],
+        rows=rows,
+        groups=groups,
+        rules=rules,
+        stub=2,
+        label=f"tab:{_slug(dataset)}-megc",
+        legend="Bold: best of the column; underlined: second best. Per-database scores are "
+        "computed from the same pooled predictions as the overall ones (MEGC 2019 convention).",
+    )
+
+
+def cross_dataset_table(
+    results: pd.DataFrame,
+    dataset: str,
+    metric: str = "uf1",
+    digits: int = 3,
+    degradation: str | None = None,
+    class_map: str | None = None,
+) -> StyledTable:
+    """Cross-dataset results as source x target matrices, one flattened matrix per row.
+
+    Rows are (setting, MER method) cells; the column groups are the training (source) databases
+    and, inside each, the test (target) databases, so each row reads as the matrix
+    ``metric[source, target]`` of that cell. Best of each column bold, second underlined.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        ``results.csv`` of a cross-dataset run (columns ``train_datasets`` and ``test_dataset``).
+    dataset : str
+        The pool's name (value of the ``dataset`` column).
+    metric : {"uf1", "uar", "war"}
+    """
+    check_results(results, "cross_dataset_table", (*RESULT_COLUMNS, *TASK_KEYS, metric))
+    df = select(
+        results,
+        dataset,
+        degradation,
+        class_map,
+        protocol="cross_dataset",
+        train_datasets=ANY,
+        test_dataset=ANY,
+    )
+    hr = hr_size(df)
+    pairs = list(
+        dict.fromkeys(
+            zip(df["train_datasets"].astype(str), df["test_dataset"].astype(str), strict=True)
+        )
+    )
+    trains = ordered([a for a, _ in pairs], MEGC_ORDER)
+    pairs = [(a, b) for a in trains for (x, b) in pairs if x == a]
+    mers = ordered(df["mer"].astype(str), MER_ORDER)
+    rows, rules = [], []
+    for res, sr in setting_rows(df):
+        first = True
+        for m in mers:
+            cell = df[
+                (df["resolution"].astype(int) == res)
+                & (df["sr"].astype(str) == sr)
+                & (df["mer"].astype(str) == m)
+            ]
+            if cell.empty:
+                continue
+            if first and rows:
+                rules.append(len(rows))
+            label = _setting_label(df, res, sr, hr) if first else ""
+            first = False
+            row = [Cell(label, header=True), Cell(display(m, MER_DISPLAY), header=True)]
+            for a, b in pairs:
+                hit = cell[
+                    (cell["train_datasets"].astype(str) == a)
+                    & (cell["test_dataset"].astype(str) == b)
+                ]
+                v = float(hit[metric].iloc[0]) if not hit.empty else float("nan")
+                row.append(Cell(_fmt(v, digits), v))
+            rows.append(row)
+    for j in range(len(pairs)):
+        _rank_marks([r[2 + j] for r in rows], digits, "bold", "underline")
+
+    def _name(key: str) -> str:
+        return " + ".join(display(t, DATASET_DISPLAY) for t in key.split("+"))
+
+    groups = [("", 2)] + [(f"train {_name(a)}", sum(1 for x, _ in pairs if x == a)) for a in trains]
+    mname = METRIC_DISPLAY.get(metric, metric.upper())
+    return StyledTable(
+        caption=f"Cross-dataset {mname}: trained on the source database (column group), tested "
+        "on the target database (column).",
+        columns=["Setting", "MER method", *(f"→ {_name(b)}" for _, b in pairs)],
+        rows=rows,
+        groups=groups,
+        rules=rules,
+        stub=2,
+        label=f"tab:{_slug(dataset)}-cross-{metric}",
+        legend="Bold: best of the column; underlined: second best. Labels of every database are "
+        "mapped to one class map (megc3: negative, positive, surprise).",
     )
 
 

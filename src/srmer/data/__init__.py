@@ -23,8 +23,18 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """Sub-modules (``synthetic, check, sheets, casme2, samm, smic, casme3, rafdb``) import on first access, like the top-level package."""
-    if name in ("synthetic", "check", "sheets", "casme2", "samm", "smic", "casme3", "rafdb"):
+    """Sub-modules (``synthetic, check, sheets, casme2, samm, smic, casme3, rafdb, composite``) import on first access, like the top-level package."""
+    if name in (
+        "synthetic",
+        "check",
+        "sheets",
+        "casme2",
+        "samm",
+        "smic",
+        "casme3",
+        "rafdb",
+        "composite",
+    ):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")

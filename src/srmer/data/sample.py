@@ -16,6 +16,9 @@ class Sample:
         Registered dataset name (``"casme2"``, ``"samm"``, ...).
     subject : str
         Subject id as the dataset spells it (``"01"`` for CASME II, ``"006"`` for SAMM, ``"s1"`` for SMIC).
+        In a pooled set (the MEGC 2019 composite) it is prefixed by the dataset (``"casme2_01"``) so
+        subjects of different datasets never share an id; the source's spelling is then in
+        ``extra["source_subject"]``.
     clip : str
         Clip id within the subject (``"EP02_01f"``). A clip is identified by ``(subject, clip)``.
     frames : tuple of Path
@@ -31,6 +34,8 @@ class Sample:
         Index of the mapped class in ``classes`` of the :class:`SampleSet`.
     label_name : str
         Name of the mapped class.
+    extra : dict
+        Loader-specific fields (action units, sheet row, ``source_subject`` ...); not compared.
     """
 
     dataset: str
@@ -48,8 +53,15 @@ class Sample:
 
     @property
     def key(self) -> str:
-        """Stable identifier ``dataset/subject/clip`` (used in caches, reports and error messages)."""
-        return f"{self.dataset}/{self.subject}/{self.clip}"
+        """Stable identifier ``dataset/subject/clip`` (used in caches, reports and error messages).
+
+        Always the source dataset's spelling (``casme2/01/EP02_01f``), also for a sample of a pooled
+        set whose ``subject`` is prefixed (``casme2_01``): the clip's frames, and so every cached stage
+        output keyed by this id, are the same whether it is loaded alone or inside the composite, so
+        the two runs share their caches.
+        """
+        subject = self.extra.get("source_subject", self.subject)
+        return f"{self.dataset}/{subject}/{self.clip}"
 
     def index_of(self, frame_number: int) -> int:
         """Position in ``frames`` of the given dataset frame number (``ValueError`` if absent)."""
@@ -87,6 +99,26 @@ class SampleSet:
     """A loaded dataset: its clips, class names and the clips it had to skip.
 
     Behaves like a read-only list of :class:`Sample`.
+
+    Attributes
+    ----------
+    name : str
+        The dataset's registered name.
+    root : Path
+        The root folder it was loaded from (for a pooled set, the common folder of its sources).
+    class_map : str
+        The class map applied.
+    classes : tuple of str
+        Class names, in label order.
+    samples : list of Sample
+        The usable clips.
+    skipped : list of Skipped
+        Clips that could not be used, with the reason and the fix.
+    sources : dict
+        Pooled sets only (the composite): ``{source dataset: root}``; empty for a single dataset.
+    unlisted : int
+        Pooled sets only: clips found in the source copies that the pooled set's clip list does not
+        hold (not used, not an error); 0 for a single dataset.
     """
 
     name: str
@@ -95,6 +127,8 @@ class SampleSet:
     classes: tuple[str, ...]
     samples: list[Sample]
     skipped: list[Skipped] = field(default_factory=list)
+    sources: dict[str, Path] = field(default_factory=dict)
+    unlisted: int = 0
 
     def __len__(self) -> int:
         return len(self.samples)

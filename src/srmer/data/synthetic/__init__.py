@@ -7,6 +7,7 @@ The generative model and its calibration are documented in ``docs/synthetic.md``
 >>> from srmer.data import synthetic
 >>> root = synthetic.generate("/tmp/demo", n_subjects=10, seed=0)  # doctest: +SKIP
 >>> samples = srmer.data.load("casme2", root)  # doctest: +SKIP
+>>> comp = synthetic.generate_composite("/tmp/composite", n_subjects=4, seed=0)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from srmer.data.synthetic.clip import (
     render_frame,
     time_course,
 )
+from srmer.data.synthetic.composite import LIST_FILE, generate_composite
 from srmer.data.synthetic.face import DEFAULT_TEXTURE, Identity, make_identity
 from srmer.data.synthetic.layouts import (
     LAYOUTS,
@@ -38,6 +40,7 @@ __all__ = [
     "DEFAULT_TEXTURE",
     "EMOTION_AUS",
     "LAYOUTS",
+    "LIST_FILE",
     "META_FILE",
     "RAFDB_CLASSES",
     "ClipSpec",
@@ -46,6 +49,7 @@ __all__ = [
     "au_field",
     "draw_clip_spec",
     "generate",
+    "generate_composite",
     "generate_sr_pool",
     "generate_static",
     "make_identity",
