@@ -23,6 +23,8 @@ RUNS = [
     ["bench_engine.py", "warm", "--repeat", "1"],
     ["bench_engine.py", "scaling", "--repeat", "1"],
     ["bench_engine.py", "memory", "--frames", "32"],
+    ["bench_protocols.py", "demos"],
+    ["bench_protocols.py", "guard", "--repeat", "3"],
 ]
 
 

@@ -226,3 +226,35 @@ def test_sr_pool_inside_the_evaluation_data_is_refused_and_a_checked_pool_is_rec
     res = runner.run(parse_config(raw), quiet=True, write_report=False)
     prov = json.loads((res.run_dir / "provenance.json").read_text())
     assert prov["sr_pool_check"]["status"] == "checked"
+
+
+def test_cli_report_metric_option_and_table_print(composite_run):
+    from typer.testing import CliRunner
+
+    from srmer.cli import _print_table, app
+
+    res, _ = composite_run
+    out = CliRunner().invoke(app, ["report", str(res.run_dir), "--metric", "uar"])
+    assert out.exit_code == 0, out.output
+    md = (res.run_dir / "report" / "report.md").read_text()
+    assert "**Table 1.** UAR of each SR method" in md
+    out = CliRunner().invoke(app, ["report", str(res.run_dir), "--metric", "f1"])
+    assert out.exit_code != 0 and "choose war, uar or uf1" in str(out.exception)
+    _print_table(res.run_dir)  # one panel per pool and task, the config's metric
+
+
+def test_cli_checks_a_composite_copy_against_its_own_list(comp_root):
+    from typer.testing import CliRunner
+
+    from srmer.cli import app
+
+    out = CliRunner().invoke(
+        app,
+        ["datasets", "check", "composite", str(comp_root), "--list", str(comp_root / LIST_FILE)],
+    )
+    assert out.exit_code == 0, out.output
+    assert "every listed clip was found" in out.output
+    out = CliRunner().invoke(
+        app, ["datasets", "check", "casme2", str(comp_root / "casme2"), "--list", "x"]
+    )
+    assert out.exit_code != 0 and "composite dataset only" in str(out.exception)

@@ -196,6 +196,14 @@ def datasets_check(
             "folder holding casme2/, samm/ and smic/."
         ),
     ],
+    clip_list: Annotated[
+        Path | None,
+        typer.Option(
+            "--list",
+            help="composite only: a clip list in the MEGC format (default: the official MEGC "
+            "2019 list shipped with srmer).",
+        ),
+    ] = None,
 ) -> None:
     """Validate a dataset copy: counts per subject and class under each class map, and every problem found.
 
@@ -207,10 +215,15 @@ def datasets_check(
         srmer datasets check casme2 /data/CASME2
 
         srmer datasets check composite casme2=/data/CASME2 samm=/data/SAMM smic=/data/SMIC
+
+        srmer datasets check composite data/synthetic/composite --list data/synthetic/composite/composite_3class_gt.csv
     """
     from srmer.data.check import check_dataset
 
-    rep = check_dataset(name, _check_root(name, root))
+    if clip_list is not None and name != "composite":
+        raise SrmerError("--list is for the composite dataset only")
+    options = {"list": clip_list} if clip_list is not None else {}
+    rep = check_dataset(name, _check_root(name, root), **options)
     console.print(rep.render(), markup=False, highlight=False)
 
 

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+# the source databases of the composite (any other dataset is its own source)
+from srmer.data.composite import SOURCES as COMPOSITE_SOURCES
 from srmer.errors import ConfigError, SrmerError
 from srmer.schema import RunPaths, format_validation_error
 
@@ -62,10 +64,6 @@ class MethodSpec(BaseModel):
     def kwargs(self) -> dict[str, Any]:
         """Options passed to the method's constructor (``label`` and ``resolutions`` are the grid's)."""
         return {k: v for k, v in self.options.items() if k not in GRID_OPTIONS}
-
-
-#: source databases of a pooled dataset (the MEGC 2019 composite); any other dataset is its own
-COMPOSITE_SOURCES = ("casme2", "samm", "smic")
 
 
 class DatasetSpec(BaseModel):

@@ -7,12 +7,12 @@ import shutil
 from pathlib import Path
 
 from srmer.data.classmaps import ClassMap
+from srmer.data.composite import SOURCES
 from srmer.data.synthetic.layouts import META_FILE, generate
 from srmer.errors import DatasetError
 
 #: the composite list written beside the three trees (the MEGC file's name, ``combined`` -> composite)
 LIST_FILE = "composite_3class_gt.csv"
-_SOURCES = ("casme2", "samm", "smic")
 _GENERATOR = "srmer.data.synthetic.generate_composite"
 
 
@@ -83,7 +83,7 @@ def generate_composite(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     lines = []
-    for k, dataset in enumerate(_SOURCES):
+    for k, dataset in enumerate(SOURCES):
         root = generate(
             tmp / dataset,
             n_subjects=n_subjects,
@@ -113,7 +113,7 @@ def generate_composite(
                     "n_frames": n_frames,
                     "size": size,
                     "seed": seed,
-                    "seeds": {d: seed + k for k, d in enumerate(_SOURCES)},
+                    "seeds": {d: seed + k for k, d in enumerate(SOURCES)},
                 },
                 "list": LIST_FILE,
                 "n_clips": len(lines),
