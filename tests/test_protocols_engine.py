@@ -130,6 +130,7 @@ def test_cross_dataset_demo_shares_the_clip_cache_and_tests_each_pair_on_its_tar
         assert train != test
     html = (res.run_dir / "report" / "report.html").read_text()
     assert "Cross-dataset matrices" in html and "trained on the source database" in html
+    assert "rows train (source), columns test (target)" in html
 
 
 def test_leave_one_dataset_out_pools_the_three_folds(comp_root, tmp_path):
@@ -226,6 +227,8 @@ def test_sr_pool_inside_the_evaluation_data_is_refused_and_a_checked_pool_is_rec
     res = runner.run(parse_config(raw), quiet=True, write_report=False)
     prov = json.loads((res.run_dir / "provenance.json").read_text())
     assert prov["sr_pool_check"]["status"] == "checked"
+    html = write_report(res.run_dir).read_text()
+    assert "SR training pool" in html and "identities checked" in html
 
 
 def test_cli_report_metric_option_and_table_print(composite_run):

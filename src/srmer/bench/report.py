@@ -39,6 +39,7 @@ from srmer.bench.tables import (
     StyledTable,
     anova_table,
     check_results,
+    cross_dataset_matrix,
     cross_dataset_table,
     display,
     hr_size,
@@ -416,6 +417,18 @@ def write_report(
         md.extend(["## Cross-dataset matrices", ""])
         cross = res[res["protocol"].astype(str) == "cross_dataset"]
         for pool in dict.fromkeys(cross["dataset"].astype(str)):
+            # the literal matrix at the HR reference (or the first setting), then every setting
+            part = cross[cross["dataset"].astype(str) == pool]
+            ref = part[reference_mask(part)]
+            first = (ref if not ref.empty else part).iloc[0]
+            add_table(
+                cross_dataset_matrix(
+                    res, pool, int(first["resolution"]), str(first["sr"]), metric=metric
+                ),
+                f"Table {table_no}.",
+                f"cross-{_slug(pool)}-matrix",
+            )
+            table_no += 1
             for m in dict.fromkeys([metric, *(x for x in ("uf1", "uar") if x != metric)]):
                 add_table(
                     cross_dataset_table(res, pool, metric=m),
@@ -694,6 +707,9 @@ def _provenance_html(run: RunData) -> str:
     ]
     if "executor" in p:
         kv.append(("executor", json.dumps(p["executor"])))
+    pool = _pool_check_text(p)
+    if pool:
+        kv.append(("SR training pool", pool))
     if kv:
         parts.append(_kv_table(kv))
     skipped = p.get("skipped") or []
@@ -737,6 +753,9 @@ def _provenance_md(run: RunData) -> list[str]:
     for k in ("command", "machine", "started", "finished", "seed", "device"):
         if k in p:
             lines.append(f"- {k}: `{p[k]}`")
+    pool = _pool_check_text(p)
+    if pool:
+        lines.append(f"- SR training pool: {pool}")
     skipped = p.get("skipped") or []
     lines.append(f"- skipped clips: {len(skipped)}")
     for s in skipped:
@@ -753,6 +772,16 @@ def _provenance_md(run: RunData) -> list[str]:
     if run.config_text:
         lines += ["", "```yaml", run.config_text.rstrip(), "```"]
     return [*lines, ""]
+
+
+def _pool_check_text(p: dict) -> str:
+    """What the SR-pool leakage guard found (empty when the run had no pool)."""
+    check = p.get("sr_pool_check")
+    if not isinstance(check, dict):
+        return ""
+    status = str(check.get("status", ""))
+    head = "identities checked" if status == "checked" else "identities NOT checked"
+    return f"{head}: {check.get('message', '')}"
 
 
 def _fmt_seconds(v: object) -> str:

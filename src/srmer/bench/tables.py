@@ -696,6 +696,56 @@ def cross_dataset_table(
     )
 
 
+def cross_dataset_matrix(
+    results: pd.DataFrame,
+    dataset: str,
+    resolution: int,
+    sr: str,
+    metric: str = "uf1",
+    digits: int = 3,
+) -> StyledTable:
+    """One setting's cross-dataset results as a literal matrix per MER method.
+
+    Rows are the training (source) databases, columns the test (target) databases, one block of
+    rows per MER method; a pair that was not run shows "–".
+    """
+    check_results(results, "cross_dataset_matrix", (*RESULT_COLUMNS, *TASK_KEYS, metric))
+    df = select(results, dataset, protocol="cross_dataset", train_datasets=ANY, test_dataset=ANY)
+    df = df[(df["resolution"].astype(int) == int(resolution)) & (df["sr"].astype(str) == sr)]
+    hr = hr_size(results)
+    trains = ordered(df["train_datasets"].astype(str), MEGC_ORDER)
+    tests = ordered(df["test_dataset"].astype(str), MEGC_ORDER)
+    rows, rules = [], []
+    for m in ordered(df["mer"].astype(str), MER_ORDER):
+        part = df[df["mer"].astype(str) == m]
+        if rows:
+            rules.append(len(rows))
+        for i, a in enumerate(trains):
+            row = [
+                Cell(display(m, MER_DISPLAY) if i == 0 else "", header=True),
+                Cell(" + ".join(display(t, DATASET_DISPLAY) for t in a.split("+")), header=True),
+            ]
+            for b in tests:
+                hit = part[
+                    (part["train_datasets"].astype(str) == a)
+                    & (part["test_dataset"].astype(str) == b)
+                ]
+                v = float(hit[metric].iloc[0]) if not hit.empty else float("nan")
+                row.append(Cell(_fmt(v, digits), v))
+            rows.append(row)
+    mname = METRIC_DISPLAY.get(metric, metric.upper())
+    where = _setting_label(df, int(resolution), sr, hr) if not df.empty else f"{resolution}"
+    return StyledTable(
+        caption=f"Cross-dataset {mname} at {where}: rows train (source), columns test (target).",
+        columns=["MER method", "train \\ test", *(display(b, DATASET_DISPLAY) for b in tests)],
+        rows=rows,
+        rules=rules,
+        stub=2,
+        label=f"tab:{_slug(dataset)}-cross-matrix-{metric}-{resolution}-{_slug(sr)}",
+        legend="–: the pair was not run (a database is never tested on itself).",
+    )
+
+
 # ------------------------------------------------------------------------------------ Table V
 def quality_frame(results: pd.DataFrame, quality: pd.DataFrame | None) -> pd.DataFrame:
     """Per (dataset, resolution, sr): psnr, ssim (and tcons when measured), SR rows only."""
