@@ -121,7 +121,7 @@ def _vol(shape, seed=0, levels=256):
 @pytest.mark.parametrize(
     ("shape", "radii", "points", "blocks", "mapping"),
     [
-        ((9, 17, 19), (1, 1, 4), (4, 4, 4), (3, 2), "basic"),  # seed 000 setting (joint path)
+        ((9, 17, 19), (1, 1, 4), (4, 4, 4), (3, 2), "basic"),  # Zhou et al.'s setting (joint path)
         ((7, 13, 12), (2, 1, 2), (4, 4, 4), (2, 3), "u2"),
         ((5, 12, 11), (1, 1, 1), (8, 8, 8), (2, 2), "basic"),  # diagonals interpolated
         ((5, 12, 11), (1, 1, 1), (8, 8, 8), (2, 2), "u2"),

@@ -1,4 +1,4 @@
-"""Three-factor ANOVA and letter groups against hand computations and the seed 000 paper."""
+"""Three-factor ANOVA and letter groups against hand computations and the paper of Zhou et al.."""
 
 from __future__ import annotations
 

@@ -110,17 +110,10 @@ def cell_row(
 
 
 #: the columns of a results row that identify its cell (``results_by_dataset`` repeats them)
-CELL_KEYS = (
-    "dataset",
-    "protocol",
-    "train_datasets",
-    "test_dataset",
-    "class_map",
-    "degradation",
-    "resolution",
-    "setting",
-    "sr",
-    "mer",
+CELL_KEYS = tuple(
+    c
+    for c in RESULT_SCHEMA
+    if c not in ("hr_size", "is_reference", "sr_display", "mer_display", "n_clips")
 )
 
 

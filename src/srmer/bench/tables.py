@@ -515,6 +515,24 @@ def _setting_label(df: pd.DataFrame, res: int, sr: str, hr: int | None) -> str:
     return f"{name} {res}×{res}" if is_ref or sr == "none" else f"{name} {res_label(res, sr, hr)}"
 
 
+def _cells_by_setting(df: pd.DataFrame, hr: int | None):
+    """``(label, mer, rows)`` per (setting, MER method) cell in table order; ``label`` is the
+    setting's name on its first MER row and empty after, so a rule goes before each non-empty one."""
+    mers = ordered(df["mer"].astype(str), MER_ORDER)
+    for res, sr in setting_rows(df):
+        first = True
+        for m in mers:
+            cell = df[
+                (df["resolution"].astype(int) == res)
+                & (df["sr"].astype(str) == sr)
+                & (df["mer"].astype(str) == m)
+            ]
+            if cell.empty:
+                continue
+            yield (_setting_label(df, res, sr, hr) if first else ""), m, cell
+            first = False
+
+
 def megc_table(
     results: pd.DataFrame,
     by_dataset: pd.DataFrame | None,
@@ -557,36 +575,24 @@ def megc_table(
             if v is not None and k in part.columns:
                 part = part[part[k].astype(str) == str(v)]
     sources = ordered(part["source_dataset"].astype(str), MEGC_ORDER) if part is not None else []
-    mers = ordered(df["mer"].astype(str), MER_ORDER)
     rows, rules = [], []
-    for res, sr in setting_rows(df):
-        first = True
-        for m in mers:
-            cell = df[
-                (df["resolution"].astype(int) == res)
-                & (df["sr"].astype(str) == sr)
-                & (df["mer"].astype(str) == m)
+    for label, m, cell in _cells_by_setting(df, hr):
+        if label and rows:
+            rules.append(len(rows))
+        r0 = cell.iloc[0]
+        row = [Cell(label, header=True), Cell(display(m, MER_DISPLAY), header=True)]
+        row += [Cell(_fmt(float(r0[k]), digits), float(r0[k])) for k in metrics]
+        for src in sources:
+            hit = part[
+                (part["resolution"].astype(int) == int(r0["resolution"]))
+                & (part["sr"].astype(str) == str(r0["sr"]))
+                & (part["mer"].astype(str) == m)
+                & (part["source_dataset"].astype(str) == src)
             ]
-            if cell.empty:
-                continue
-            if first and rows:
-                rules.append(len(rows))
-            label = _setting_label(df, res, sr, hr) if first else ""
-            first = False
-            r0 = cell.iloc[0]
-            row = [Cell(label, header=True), Cell(display(m, MER_DISPLAY), header=True)]
-            row += [Cell(_fmt(float(r0[k]), digits), float(r0[k])) for k in metrics]
-            for src in sources:
-                hit = part[
-                    (part["resolution"].astype(int) == res)
-                    & (part["sr"].astype(str) == sr)
-                    & (part["mer"].astype(str) == m)
-                    & (part["source_dataset"].astype(str) == src)
-                ]
-                for k in metrics:
-                    v = float(hit[k].iloc[0]) if not hit.empty else float("nan")
-                    row.append(Cell(_fmt(v, digits), v))
-            rows.append(row)
+            for k in metrics:
+                v = float(hit[k].iloc[0]) if not hit.empty else float("nan")
+                row.append(Cell(_fmt(v, digits), v))
+        rows.append(row)
     n_cols = len(metrics) * (1 + len(sources))
     for j in range(n_cols):
         _rank_marks([r[2 + j] for r in rows], digits, "bold", "underline")
@@ -649,31 +655,18 @@ def cross_dataset_table(
     )
     trains = ordered([a for a, _ in pairs], MEGC_ORDER)
     pairs = [(a, b) for a in trains for (x, b) in pairs if x == a]
-    mers = ordered(df["mer"].astype(str), MER_ORDER)
     rows, rules = [], []
-    for res, sr in setting_rows(df):
-        first = True
-        for m in mers:
-            cell = df[
-                (df["resolution"].astype(int) == res)
-                & (df["sr"].astype(str) == sr)
-                & (df["mer"].astype(str) == m)
+    for label, m, cell in _cells_by_setting(df, hr):
+        if label and rows:
+            rules.append(len(rows))
+        row = [Cell(label, header=True), Cell(display(m, MER_DISPLAY), header=True)]
+        for a, b in pairs:
+            hit = cell[
+                (cell["train_datasets"].astype(str) == a) & (cell["test_dataset"].astype(str) == b)
             ]
-            if cell.empty:
-                continue
-            if first and rows:
-                rules.append(len(rows))
-            label = _setting_label(df, res, sr, hr) if first else ""
-            first = False
-            row = [Cell(label, header=True), Cell(display(m, MER_DISPLAY), header=True)]
-            for a, b in pairs:
-                hit = cell[
-                    (cell["train_datasets"].astype(str) == a)
-                    & (cell["test_dataset"].astype(str) == b)
-                ]
-                v = float(hit[metric].iloc[0]) if not hit.empty else float("nan")
-                row.append(Cell(_fmt(v, digits), v))
-            rows.append(row)
+            v = float(hit[metric].iloc[0]) if not hit.empty else float("nan")
+            row.append(Cell(_fmt(v, digits), v))
+        rows.append(row)
     for j in range(len(pairs)):
         _rank_marks([r[2 + j] for r in rows], digits, "bold", "underline")
 
