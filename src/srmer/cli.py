@@ -156,6 +156,30 @@ def report(
     console.print(f"report: {path}")
 
 
+@app.command()
+def compare(
+    run_dirs: Annotated[
+        list[Path], typer.Argument(help="Two or more run directories written by `srmer run`.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Directory for the merged results and report.")
+    ] = Path("runs/compare"),
+) -> None:
+    """Merge several runs into one table and one report with paired comparisons.
+
+    The runs must have tested the same clips under the same protocol (refused otherwise, with
+    what differs). A cell whose predictions differ between runs is labelled with its run's name.
+
+    Examples:
+
+        srmer compare runs/edsr-a runs/edsr-b --output runs/edsr-a-vs-b
+    """
+    from srmer.bench.compare import compare_runs
+
+    path = compare_runs(run_dirs, output)
+    console.print(f"report: {path}")
+
+
 @app.command(name="list")
 def list_methods(
     kind: Annotated[

@@ -220,6 +220,17 @@ class ReportSpec(BaseModel):
     #: main metric of the tables, ANOVA and figures; ``auto``: UF1 for the composite and the
     #: cross-dataset protocols (MEGC's), WAR otherwise (Zhou et al.'s)
     metric: Literal["auto", "war", "uar", "uf1"] = "auto"
+    #: show each table value with its interval, ``0.412 [0.30, 0.52]`` (the paper-style table is
+    #: the default)
+    intervals: bool = False
+    #: subject-bootstrap resamples for every interval (2000 or more for a paper)
+    n_boot: int = Field(2000, ge=100, le=100_000)
+    #: confidence level of the intervals
+    level: float = Field(0.95, gt=0.5, lt=1.0)
+    #: ``percentile`` or ``bca`` (bias-corrected and accelerated, jackknife over subjects)
+    ci: Literal["percentile", "bca"] = "percentile"
+    #: level of the paired tests (after Holm's correction)
+    alpha: float = Field(0.05, gt=0.0, lt=0.5)
 
 
 class ExecutorSpec(BaseModel):

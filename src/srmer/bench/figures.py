@@ -43,7 +43,12 @@ def _sr_name(s: str) -> str:
     return "Bicubic (LR)" if s == "none" else display(s, SR_DISPLAY)
 
 
-def avg_per_mer_sr(df: pd.DataFrame, metric: str = "war", title: str = "") -> bytes | None:
+def avg_per_mer_sr(
+    df: pd.DataFrame,
+    metric: str = "war",
+    title: str = "",
+    intervals: dict[tuple[str, str], tuple[float, float]] | None = None,
+) -> bytes | None:
     """Zhou et al. Fig. 4: mean ``metric`` of each MER method under each SR method, over resolutions.
 
     Parameters
@@ -51,6 +56,9 @@ def avg_per_mer_sr(df: pd.DataFrame, metric: str = "war", title: str = "") -> by
     df : pandas.DataFrame
         Results rows of one dataset (columns resolution, sr, mer, ``metric``). The HR reference rows
         are left out of the averages and drawn as a dashed line (mean over MER methods).
+    intervals : dict, optional
+        ``{(sr, mer): (lo, hi)}``: interval of each bar's mean (from the subject bootstrap of the
+        averaged cells, :func:`srmer.bench.statistics.mean_interval`), drawn as error bars.
     """
     ref = reference_mask(df)
     lr = df[~ref]
@@ -69,9 +77,17 @@ def avg_per_mer_sr(df: pd.DataFrame, metric: str = "war", title: str = "") -> by
     cmap = _palette(len(mers))
     for j, m in enumerate(mers):
         vals = [means.get((s, m), np.nan) for s in srs]
-        ax.bar(
-            x - 0.4 + width * (j + 0.5), vals, width, label=display(m, MER_DISPLAY), color=cmap[j]
-        )
+        xs = x - 0.4 + width * (j + 0.5)
+        ax.bar(xs, vals, width, label=display(m, MER_DISPLAY), color=cmap[j])
+        if intervals:
+            bounds = [intervals.get((s, m), (np.nan, np.nan)) for s in srs]
+            err = np.array(
+                [
+                    [max(v - lo, 0.0), max(hi - v, 0.0)]
+                    for v, (lo, hi) in zip(vals, bounds, strict=True)
+                ]
+            ).T
+            ax.errorbar(xs, vals, yerr=err, fmt="none", ecolor="black", elinewidth=0.7, capsize=1.5)
     if ref.any():
         ax.axhline(float(df.loc[ref, metric].mean()), color="tab:blue", ls="--", lw=1,
                    label="HR reference (mean)")  # fmt: skip
@@ -150,6 +166,14 @@ def quality_vs_metric(
             r = _pearson(sub[qm], sub[metric])
             lab = display(m, MER_DISPLAY) + (f" (r = {r:.2f})" if np.isfinite(r) else "")
             ax.scatter(sub[qm], sub[metric], s=22, color=cmap[i], label=lab, alpha=0.85)
+            if {f"{metric}_lo", f"{metric}_hi"} <= set(sub.columns) and len(sub):
+                v = sub[metric].to_numpy(float)
+                err = np.vstack([
+                    np.clip(v - sub[f"{metric}_lo"].to_numpy(float), 0, None),
+                    np.clip(sub[f"{metric}_hi"].to_numpy(float) - v, 0, None),
+                ])  # fmt: skip
+                ax.errorbar(sub[qm], v, yerr=err, fmt="none", ecolor=cmap[i], elinewidth=0.6,
+                            alpha=0.5)  # fmt: skip
         jj = j[j[qm].notna()]
         r_all = _pearson(jj[qm], jj[metric])
         out_r[qm] = r_all
@@ -202,6 +226,10 @@ def metric_vs_resolution(df: pd.DataFrame, metric: str = "war", title: str = "")
             (h,) = ax.plot(ss.index, ss.values, marker="o", ms=4, color=cmap[k],
                            ls=":" if s == "none" else "-")  # fmt: skip
             handles[_sr_name(s)] = h
+            yerr = _yerr(sub[sub["sr"].astype(str) == s], metric, ss)
+            if yerr is not None:
+                ax.errorbar(ss.index, ss.values, yerr=yerr, fmt="none", ecolor=cmap[k],
+                            elinewidth=0.8, capsize=2, alpha=0.7)  # fmt: skip
         rsub = df[ref & (df["mer"].astype(str) == m)]
         if not rsub.empty:
             h = ax.axhline(float(rsub[metric].mean()), color="black", ls="--", lw=1)
@@ -278,6 +306,19 @@ def setting_title(
     if reference:
         return f"{display(mer, MER_DISPLAY)}, HR {resolution}×{resolution}"
     return f"{display(mer, MER_DISPLAY)}, {_sr_name(sr)} {res_label(resolution, sr, hr)}"
+
+
+def _yerr(rows: pd.DataFrame, metric: str, values: pd.Series) -> np.ndarray | None:
+    """``(2, n)`` error-bar lengths of ``values`` (indexed by resolution) from the rows'
+    ``<metric>_lo`` / ``<metric>_hi`` subject-bootstrap bounds; None when there are none."""
+    lo_c, hi_c = f"{metric}_lo", f"{metric}_hi"
+    if not {lo_c, hi_c} <= set(rows.columns) or rows[lo_c].isna().all():
+        return None
+    g = rows.groupby(rows["resolution"].astype(int))
+    lo = g[lo_c].mean().reindex(values.index).to_numpy()
+    hi = g[hi_c].mean().reindex(values.index).to_numpy()
+    v = values.to_numpy()
+    return np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
 
 
 def _pearson(x: pd.Series, y: pd.Series) -> float:

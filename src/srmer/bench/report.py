@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from srmer.bench import figures
+from srmer.bench.statistics import StatsOptions, mean_interval, sr_comparisons
+from srmer.bench.statistics import panels as stat_panels_of
 from srmer.bench.tables import (
     DATASET_DISPLAY,
     METRIC_DISPLAY,
@@ -39,12 +41,15 @@ from srmer.bench.tables import (
     StyledTable,
     anova_table,
     check_results,
+    comparison_table,
     cross_dataset_matrix,
     cross_dataset_table,
     display,
+    frame_table,
     hr_size,
     megc_table,
     panels,
+    power_statement,
     quality_frame,
     quality_table,
     reference_mask,
@@ -410,6 +415,11 @@ def write_report(
         md.extend([f"![{alt}]({fname})", "", f"_{caption}_", ""])
 
     quality_all = quality_frame(res, run.quality)
+    cfg = _config(run)
+    opts = StatsOptions.from_config(cfg)
+    rep_cfg = cfg.get("report") if isinstance(cfg.get("report"), dict) else {}
+    show_ci = bool(rep_cfg.get("intervals", False))
+    stat_panels = list(stat_panels_of(run.predictions, opts)) if run.predictions is not None else []
     table_no = 1
     if "protocol" in res.columns and (res["protocol"].astype(str) == "cross_dataset").any():
         toc.append(("cross-dataset", "Cross-dataset matrices"))
@@ -455,7 +465,7 @@ def write_report(
             + f". {mname}: {_METRIC_MEANING.get(metric, metric)}."
         )
         body.append(_p(intro))
-        t = sr_mer_table(res, metric=metric, **sel)
+        t = sr_mer_table(res, metric=metric, intervals=show_ci, **sel)
         add_table(t, f"Table {table_no}.", f"{anchor}-{metric}")
         table_no += 1
         task = {k: sel.get(k) for k in TASK_KEYS if k in sel}
@@ -498,13 +508,19 @@ def write_report(
         )
         body.append("<h3>Average per MER and SR method (Fig. 4 of Zhou et al.)</h3>")
         add_fig(
-            figures.avg_per_mer_sr(df, metric, title=f"{title}: mean {mname} over resolutions"),
+            figures.avg_per_mer_sr(
+                df,
+                metric,
+                title=f"{title}: mean {mname} over resolutions",
+                intervals=_bar_intervals(_stat_panel(stat_panels, sel), df, metric, opts.level),
+            ),
             f"fig4_{key}",
             f"bar chart of mean {mname} per MER and SR method on {title}",
             f"Bars: mean {mname} of each MER method under each SR method, averaged over the input "
             "resolutions at which that SR method was run (a method run at one resolution only, "
             "e.g. video SR at 64, is therefore not comparable with the others). Dashed line: the "
-            "HR reference, mean over MER methods.",
+            "HR reference, mean over MER methods. Error bars: subject-bootstrap interval of each "
+            "mean (the same subject resamples for every cell).",
             "No low-resolution rows: nothing to average.",
         )
         body.append(f"<h3>{mname} against input resolution</h3>")
@@ -592,6 +608,83 @@ def write_report(
         body.append(_p(n, "omit" if "omitted" in n else "note"))
         md.extend([f"_{n}_", ""])
 
+    # Does SR help?
+    toc.append(("sr-help", "Does SR help?"))
+    body.append('<h2 id="sr-help">Does SR help?</h2>')
+    md.extend(["## Does SR help?", ""])
+    explain = (
+        f"Each SR method against recognising the LR clip itself (none) and against bicubic "
+        f"up-sampling, at the same resolution and MER method, on the same clips: the {mname} "
+        f"difference with its paired subject-bootstrap {opts.level:.0%} interval, and "
+        + (
+            "the exact McNemar test on per-clip correctness"
+            if metric == "war"
+            else "the subject-level sign-flip permutation test"
+        )
+        + f", Holm-corrected over the comparisons of each table (alpha = {opts.alpha}). "
+        "docs/statistics.md explains the methods."
+    )
+    body.append(_p(explain))
+    md.extend([explain, ""])
+    refs = {
+        (int(r), "none") for r in res.loc[reference_mask(res), "resolution"].astype(int).unique()
+    }
+    comps = (
+        sr_comparisons(run.predictions, metric, opts, reference=refs)
+        if run.predictions is not None
+        else pd.DataFrame()
+    )
+    if comps.empty:
+        msg = "No SR method ran beside `none` or `bicubic` at one resolution: nothing to compare."
+        body.append(_p(msg, "omit"))
+        md.extend([f"_{msg}_", ""])
+    else:
+        comps.to_csv(out / "comparisons.csv", index=False)
+        for title, sel in panels(res):
+            part = _select_comparisons(comps, sel)
+            if part.empty:
+                continue
+            add_table(
+                comparison_table(part, title, metric, opts.alpha),
+                f"Table {table_no}.",
+                f"help-{_slug(title)}",
+            )
+            table_no += 1
+            power = power_statement(part, metric)
+            body.append(_p(power))
+            md.extend([power, ""])
+
+    # Per-clip model
+    toc.append(("clip-model", "Per-clip model"))
+    body.append('<h2 id="clip-model">Per-clip model of correctness</h2>')
+    md.extend(["## Per-clip model of correctness", ""])
+    for title, sel in panels(res):
+        intro, model = _clip_model_parts(run.predictions, sel, refs)
+        body.append(f"<h3>{html.escape(title)}</h3>")
+        md.extend([f"### {title}", ""])
+        body.append(_p(intro, "note" if model is not None else "omit"))
+        md.extend([intro, ""])
+        if model is None:
+            continue
+        add_table(
+            frame_table(
+                model.tests,
+                f"Wald tests of each factor on {title}.",
+                f"tab:{_slug(title)}-gee-tests",
+            ),
+            f"Table {table_no}.",
+            f"gee-{_slug(title)}",
+        )
+        table_no += 1
+        add_table(
+            frame_table(
+                model.coefficients, f"GEE coefficients on {title}.", f"tab:{_slug(title)}-gee"
+            ),
+            f"Table {table_no}.",
+            f"gee-coef-{_slug(title)}",
+        )
+        table_no += 1
+
     # Provenance
     toc.append(("provenance", "Provenance"))
     body.append('<h2 id="provenance">Provenance</h2>')
@@ -628,6 +721,71 @@ def write_report(
     _atomic_write(out / "report.md", "\n".join(md) + "\n")
     _atomic_write(out / "tables.tex", "\n".join(tex) + "\n")
     return html_path
+
+
+def _stat_panel(stat_panels: list, sel: dict[str, str | None]):
+    """The statistics panel (pool x protocol task) of a report panel, or None."""
+    for p in stat_panels:
+        if all(
+            sel.get(k) is None or str(sel[k]) == p.key.get(k, str(sel[k]))
+            for k in ("dataset", *TASK_KEYS)
+        ):
+            return p
+    return None
+
+
+def _bar_intervals(panel, df: pd.DataFrame, metric: str, level: float) -> dict | None:
+    """``{(sr, mer): (lo, hi)}`` of Fig. 4's bars (means over resolutions), or None."""
+    if panel is None:
+        return None
+    lr = df[~reference_mask(df)]
+    out = {}
+    for (sr, mer), part in lr.groupby([lr["sr"].astype(str), lr["mer"].astype(str)]):
+        cells = [(int(r), sr, mer) for r in part["resolution"].astype(int)]
+        cells = [c for c in cells if c in panel.replicates]
+        if cells:
+            out[(sr, mer)] = mean_interval(panel, cells, metric, level)
+    return out or None
+
+
+def _select_comparisons(comps: pd.DataFrame, sel: dict[str, str | None]) -> pd.DataFrame:
+    m = comps["dataset"].astype(str) == str(sel["dataset"])
+    for k in TASK_KEYS:
+        if sel.get(k) is not None:
+            m &= comps[k].astype(str) == str(sel[k])
+    return comps[m]
+
+
+def _clip_model_parts(
+    pred: pd.DataFrame | None, sel: dict[str, str | None], refs: set
+) -> tuple[str, object | None]:
+    """The GEE model of one panel: (intro or the reason it is omitted, the model or None)."""
+    if pred is None:
+        return "No predictions.csv: the per-clip model needs every clip's prediction.", None
+    from srmer.eval.clip_model import clip_model
+
+    m = pred["dataset"].astype(str) == str(sel["dataset"])
+    for k in TASK_KEYS:
+        if sel.get(k) is not None and k in pred.columns:
+            m &= pred[k].astype(str) == str(sel[k])
+    part = pred[m]
+    keep = [
+        (int(r), str(s)) not in refs for r, s in zip(part["resolution"], part["sr"], strict=True)
+    ]
+    try:
+        model = clip_model(part[keep])
+    except SrmerError as err:
+        return f"Omitted: {err}.", None
+    intro = (
+        "Logistic GEE of per-clip correctness on "
+        + ", ".join(model.tests["factor"].astype(str))
+        + f" with subject as the cluster ({model.n_obs} predictions, {model.n_clusters} subjects; "
+        "exchangeable working correlation, robust standard errors), HR reference left out. "
+        "Coefficients are log-odds of a correct prediction against each factor's reference "
+        "level. Zhou et al.'s ANOVA above works on table means; this model uses every clip and "
+        "accounts for the same subjects appearing in every cell. " + " ".join(model.notes)
+    )
+    return intro, model
 
 
 def _protocol_text(df: pd.DataFrame) -> str:

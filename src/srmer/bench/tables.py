@@ -342,6 +342,7 @@ def sr_mer_table(
     degradation: str | None = None,
     class_map: str | None = None,
     digits: int = 3,
+    intervals: bool = False,
     **task: str | None,
 ) -> StyledTable:
     """Zhou et al. Table II-IV: ``metric`` per (SR method, resolution) row and MER column.
@@ -358,6 +359,9 @@ def sr_mer_table(
         Required only when the run holds several for this dataset.
     digits : int, default 3
         Decimals shown (and used for ties).
+    intervals : bool, default False
+        Show each cell with its subject-bootstrap interval, ``0.412 [0.30, 0.52]`` (needs the
+        ``<metric>_lo`` / ``<metric>_hi`` columns; marks are still judged on the value).
 
     Returns
     -------
@@ -372,6 +376,26 @@ def sr_mer_table(
     piv = df.pivot_table(index=["resolution", "sr"], columns="mer", values=metric, aggfunc="mean")
     piv.index = pd.MultiIndex.from_tuples([(int(r), str(s)) for r, s in piv.index])
     piv.columns = [str(c) for c in piv.columns]
+    bounds = None
+    if intervals and {f"{metric}_lo", f"{metric}_hi"} <= set(df.columns):
+        bounds = {
+            side: df.pivot_table(
+                index=["resolution", "sr"], columns="mer", values=f"{metric}_{side}", aggfunc="mean"
+            )
+            for side in ("lo", "hi")
+        }
+        for b in bounds.values():
+            b.index = pd.MultiIndex.from_tuples([(int(r), str(x)) for r, x in b.index])
+            b.columns = [str(c) for c in b.columns]
+
+    def _text(v: float, r: int, s: str, m: str) -> str:
+        if bounds is None or (r, s) not in bounds["lo"].index or m not in bounds["lo"].columns:
+            return _fmt(v, digits)
+        lo, hi = float(bounds["lo"].loc[(r, s), m]), float(bounds["hi"].loc[(r, s), m])
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            return _fmt(v, digits)
+        return f"{_fmt(v, digits)} [{lo:.2f}, {hi:.2f}]"
+
     rows_idx = setting_rows(df)
     ref_keys = {(int(r), "none") for r in df.loc[ref, "resolution"]}
 
@@ -396,7 +420,7 @@ def sr_mer_table(
             Cell(sr_name, header=True),
             Cell(res_label(r, "none" if is_ref else s, hr), header=True),
         ]
-        cells += [Cell(_fmt(v, digits), v) for v in vals]
+        cells += [Cell(_text(v, r, s, m), v) for v, m in zip(vals, mers, strict=True)]
         cells.append(Cell(_fmt(avg, digits), avg))
         _rank_marks(cells[2 : 2 + len(mers)], digits, "underline")
         for c in cells[2 : 2 + len(mers)]:
@@ -736,6 +760,101 @@ def cross_dataset_matrix(
         stub=2,
         label=f"tab:{_slug(dataset)}-cross-matrix-{metric}-{resolution}-{_slug(sr)}",
         legend="–: the pair was not run (a database is never tested on itself).",
+    )
+
+
+# --------------------------------------------------------------------------------- statistics
+def comparison_table(
+    comps: pd.DataFrame, title: str, metric: str = "war", alpha: float = 0.05
+) -> StyledTable:
+    """ "Does SR help?": one row per (resolution, MER, SR method, baseline) comparison.
+
+    ``comps`` are rows of :func:`srmer.bench.statistics.sr_comparisons` for one panel. The
+    difference is bold where the Holm-corrected test rejects (the verdict says which way).
+    """
+    mname = METRIC_DISPLAY.get(metric, metric.upper())
+    rows, rules = [], []
+    d = comps.sort_values(["resolution", "mer", "baseline", "sr"], kind="stable")
+    prev = None
+    for _, r in d.iterrows():
+        block = (int(r["resolution"]), str(r["mer"]))
+        if prev is not None and block[0] != prev[0]:
+            rules.append(len(rows))
+        first = block != prev
+        prev = block
+        sig = bool(np.isfinite(r["p_holm"]) and r["p_holm"] < alpha)
+        rows.append(
+            [
+                Cell(f"{block[0]}×{block[0]}" if first else "", header=True),
+                Cell(display(r["mer"], MER_DISPLAY) if first else "", header=True),
+                Cell(display(r["sr"], SR_DISPLAY), header=True),
+                Cell(
+                    "LR (none)" if r["baseline"] == "none" else display(r["baseline"], SR_DISPLAY),
+                    header=True,
+                ),
+                Cell(
+                    f"{r['diff']:+.3f} [{r['lo']:+.3f}, {r['hi']:+.3f}]",
+                    float(r["diff"]),
+                    bold=sig,
+                ),
+                Cell(_fmt_p(float(r["p"])), float(r["p"])),
+                Cell(_fmt_p(float(r["p_holm"])), float(r["p_holm"])),
+                Cell(str(r["verdict"]).split(" (")[0], header=True),
+            ]
+        )
+    test = "McNemar" if metric == "war" else "sign-flip"
+    return StyledTable(
+        caption=f"Does SR help? {mname} of each SR method minus its baseline on {title}.",
+        columns=[
+            "Res.",
+            "MER method",
+            "SR method",
+            "against",
+            f"Δ{mname} [CI]",
+            f"p ({test})",
+            "p (Holm)",
+            "verdict",
+        ],
+        rows=rows,
+        rules=rules,
+        stub=4,
+        label=f"tab:{_slug(title)}-sr-help",
+        legend="Bold: the difference is significant after Holm's correction over this table. "
+        "CI: paired subject-bootstrap interval (every method resampled on the same subjects).",
+    )
+
+
+def power_statement(comps: pd.DataFrame, metric: str = "war") -> str:
+    """What "no detectable difference" means for a panel: the smallest difference detected at 80%."""
+    mname = METRIC_DISPLAY.get(metric, metric.upper())
+    det = comps["detectable"].astype(float)
+    det = det[np.isfinite(det)]
+    if det.empty:
+        return f"Power: not estimated (no bootstrap spread of the {mname} differences)."
+    n = int(comps["n_clips"].max())
+    s = int(comps["n_subjects"].max())
+    return (
+        f"Power: with {n} clips of {s} subjects, the smallest {mname} difference this run detects "
+        f"with 80% probability (two-sided test at 0.05, simulated from the subject bootstrap) is "
+        f"about {det.median():.3f} (range {det.min():.3f}-{det.max():.3f} over the comparisons). "
+        "A verdict of no detectable difference does not rule out smaller differences."
+    )
+
+
+def frame_table(df: pd.DataFrame, caption: str, label: str, digits: int = 4) -> StyledTable:
+    """A plain DataFrame as a :class:`StyledTable` (numbers with ``digits`` significant digits)."""
+    rows = []
+    for _, r in df.iterrows():
+        row = []
+        for j, c in enumerate(df.columns):
+            v = r[c]
+            if isinstance(v, (float, np.floating)):
+                row.append(Cell("–" if not np.isfinite(v) else f"{v:.{digits}g}", float(v)))
+            else:
+                row.append(Cell(str(v), header=j == 0))
+        rows.append(row)
+    return StyledTable(
+        caption=caption, columns=[str(c) for c in df.columns], rows=rows, stub=1, label=label
     )
 
 

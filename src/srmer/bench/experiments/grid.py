@@ -37,6 +37,7 @@ from srmer.bench.results import (
 from srmer.bench.stages.clip import ClipPlan, ClipResult, clip_job
 from srmer.bench.stages.fold import FoldJob, fold_job
 from srmer.bench.stages.sr_prepare import prepare_sr_methods
+from srmer.bench.statistics import StatsOptions, add_intervals
 from srmer.data.sample import Sample, SampleSet
 from srmer.errors import DatasetError
 
@@ -331,10 +332,23 @@ def run_grid(
                     pool.name, st, spec, used, pool.classes, y_true, y_pred, **common
                 )
 
-    results = pd.DataFrame(rows)
+    predictions = pd.DataFrame(pred_rows)
+    # subject-bootstrap intervals of every row, from the pooled predictions (nothing refit)
+    t = time.perf_counter()
+    results = add_intervals(
+        pd.DataFrame(rows),
+        predictions,
+        StatsOptions(
+            n_boot=config.report.n_boot,
+            level=config.report.level,
+            method=config.report.ci,
+            seed=config.seed,
+        ),
+    )
+    timings["intervals"] = time.perf_counter() - t
     write_table(run_dir / "results", results)
     write_table(run_dir / "results_by_dataset", pd.DataFrame(by_ds_rows), parquet=False)
-    write_table(run_dir / "predictions", pd.DataFrame(pred_rows), parquet=False)
+    write_table(run_dir / "predictions", predictions, parquet=False)
     write_table(run_dir / "quality", pd.DataFrame(quality_rows), parquet=False)
     return {
         "results": results,

@@ -28,7 +28,9 @@ META_FILE = "synthetic_meta.json"
 # because an identity's random stream is keyed by (seed, domain, index).
 EVAL, POOL, STATIC = 0, 1, 2
 # Other random streams of a generated set (kept apart from identity streams by their spawn keys).
-_CLIP_STREAM, _PLAN_STREAM = 10, 11
+# The subject stream is its own key so that turning ``subject_difficulty`` on leaves every clip's
+# stream, and so every other random choice, exactly as it was.
+_CLIP_STREAM, _PLAN_STREAM, _SUBJECT_STREAM = 10, 11, 12
 
 # 4class group -> (raw emotion as the layout spells it, weight); weights follow the real sheets'
 # proportions inside each group (CASME II 2014 sheet, SAMM v2).
@@ -65,6 +67,17 @@ _RAW_BY_GROUP: dict[str, dict[str, tuple[tuple[str, float], ...]]] = {
 }
 _SMIC_ABBR = {"negative": "ne", "positive": "po", "surprise": "sur"}
 
+# Clip counts per 4class group of the real databases (the ``class_balance`` options of
+# :func:`generate`). CASME II (255 clips, 4class grouping): negative = disgust 63 + sadness 7 +
+# fear 2, positive = happiness 32, surprise 25, others = others 99 + repression 27. SAMM (159 micro
+# clips under the same grouping): negative 92, positive 26, surprise 15, others 26. SMIC-HS (164
+# clips, its own 3 classes): negative 70, positive 51, surprise 43.
+CLASS_BALANCES: dict[str, dict[str, int]] = {
+    "casme2": {"negative": 72, "positive": 32, "surprise": 25, "others": 126},
+    "samm": {"negative": 92, "positive": 26, "surprise": 15, "others": 26},
+    "smic": {"negative": 70, "positive": 51, "surprise": 43},
+}
+
 LAYOUTS = ("casme2", "samm", "smic", "casme3")
 
 
@@ -85,12 +98,47 @@ def _prepare(out: Path, folder: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _plan(layout: str, n_subjects: int, clips_per_subject: int, seed: int):
+def _plan(
+    layout: str,
+    n_subjects: int,
+    clips_per_subject: int,
+    seed: int,
+    class_balance: str = "cycle",
+) -> list[list[tuple[str, str]]]:
     """Per subject, the 4class group and raw emotion of each clip.
 
-    Groups cycle through a per-subject permutation so every subject has every group once
-    ``clips_per_subject >= number of groups`` (LOSO folds then test every class), and the groups are
-    balanced overall.
+    ``class_balance="cycle"``: groups cycle through a per-subject permutation so every subject has
+    every group once ``clips_per_subject >= number of groups`` (LOSO folds then test every class),
+    and the groups are balanced overall. Otherwise each clip's group is drawn independently with the
+    proportions of :data:`CLASS_BALANCES` ``[class_balance]`` (restricted to the layout's groups), then
+    :func:`_ensure_every_group` makes sure every group occurs once there are enough clips.
+    """
+    if class_balance == "cycle":
+        return _cycle_plan(layout, n_subjects, clips_per_subject, seed)
+    groups, weights = _balance_weights(layout, class_balance)
+    # its own sub-stream: the "cycle" plan's stream and the naming streams (PLAN, 1, i) are untouched
+    rng = _stream(seed, _PLAN_STREAM, 2)
+    n = n_subjects * clips_per_subject
+    drawn = rng.choice(len(groups), size=n, p=weights)
+    drawn = _ensure_every_group(drawn, len(groups), rng)
+    plan = []
+    for i in range(n_subjects):
+        clips = []
+        for gi in drawn[i * clips_per_subject : (i + 1) * clips_per_subject]:
+            g = groups[int(gi)]
+            clips.append((g, _draw_raw(layout, g, rng)))
+        plan.append(clips)
+    return plan
+
+
+def _cycle_plan(
+    layout: str, n_subjects: int, clips_per_subject: int, seed: int
+) -> list[list[tuple[str, str]]]:
+    """The ``"cycle"`` plan, drawn exactly as before the ``class_balance`` option existed.
+
+    The permutation and the raw emotions of a subject come from one stream, in this order (subject
+    by subject: permutation, then one raw draw per clip); changing that order would change every
+    default dataset.
     """
     rng = _stream(seed, _PLAN_STREAM)
     groups = list(_RAW_BY_GROUP[layout])
@@ -98,13 +146,62 @@ def _plan(layout: str, n_subjects: int, clips_per_subject: int, seed: int):
     for _ in range(n_subjects):
         order = list(rng.permutation(groups))
         seq = [order[j % len(order)] for j in range(clips_per_subject)]
-        clips = []
-        for g in seq:
-            names = [r for r, _ in _RAW_BY_GROUP[layout][g]]
-            w = np.array([p for _, p in _RAW_BY_GROUP[layout][g]])
-            clips.append((g, names[int(rng.choice(len(names), p=w / w.sum()))]))
-        plan.append(clips)
+        plan.append([(g, _draw_raw(layout, g, rng)) for g in seq])
     return plan
+
+
+def _draw_raw(layout: str, group: str, rng: np.random.Generator) -> str:
+    """A raw emotion of ``group`` in the layout's spelling, with the layout's within-group weights."""
+    names = [r for r, _ in _RAW_BY_GROUP[layout][group]]
+    w = np.array([p for _, p in _RAW_BY_GROUP[layout][group]])
+    return names[int(rng.choice(len(names), p=w / w.sum()))]
+
+
+def _balance_weights(layout: str, class_balance: str) -> tuple[list[str], np.ndarray]:
+    """The layout's groups and their probabilities under ``class_balance``.
+
+    Groups the layout does not have are left out and the rest renormalised (SMIC-HS has no
+    "others": ``layout="smic", class_balance="casme2"`` draws CASME II's negative : positive :
+    surprise ratios); a layout group the database has no count for cannot be drawn and is an error.
+    """
+    if class_balance not in CLASS_BALANCES:
+        raise DatasetError(
+            f"unknown class_balance {class_balance!r}; choose 'cycle' or one of "
+            f"{', '.join(CLASS_BALANCES)}"
+        )
+    counts = CLASS_BALANCES[class_balance]
+    groups = list(_RAW_BY_GROUP[layout])
+    lacking = [g for g in groups if g not in counts]
+    if lacking:
+        raise DatasetError(
+            f"class_balance={class_balance!r} has no {'/'.join(lacking)} class, which the "
+            f"{layout} layout needs; choose a class_balance with the classes "
+            f"{', '.join(groups)} (e.g. {layout!r} or 'cycle')"
+        )
+    w = np.array([counts[g] for g in groups], dtype=np.float64)
+    return groups, w / w.sum()
+
+
+def _ensure_every_group(drawn: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Relabel a few clips so that each of the ``k`` groups occurs at least once.
+
+    Only when there are at least ``k`` clips (fewer cannot hold every group). Without this, a small
+    imbalanced set (e.g. 3 subjects x 4 clips under SAMM's 15/159 surprise rate) often lacks a class
+    entirely and UAR / UF1 are undefined. Each missing group takes the place of a random clip of the
+    currently most frequent group, which changes the expected proportions by at most ``k - 1`` clips.
+    """
+    out = drawn.copy()
+    if out.size < k:
+        return out
+    for g in range(k):
+        if np.any(out == g):
+            continue
+        counts = np.bincount(out, minlength=k)
+        # the most frequent group has >= 2 clips here (n >= k and some group is missing), so taking
+        # one of its clips never empties it
+        donor = int(np.argmax(counts))
+        out[int(rng.choice(np.flatnonzero(out == donor)))] = g
+    return out
 
 
 def generate(
@@ -120,6 +217,8 @@ def generate(
     amplitude_jitter: float = 0.2,
     non_micro_per_subject: int = 1,
     texture: float = DEFAULT_TEXTURE,
+    class_balance: str = "cycle",
+    subject_difficulty: float = 0.0,
 ) -> Path:
     """Generate a synthetic micro-expression dataset in an official on-disk layout.
 
@@ -130,8 +229,8 @@ def generate(
     n_subjects : int
         Number of subjects (distinct identities).
     clips_per_subject : int
-        Clips per subject; the classes cycle so each subject has every class when this is at least the
-        number of classes (4 for CASME II / SAMM, 3 for SMIC-HS).
+        Clips per subject; with ``class_balance="cycle"`` the classes cycle so each subject has every
+        class when this is at least the number of classes (4 for CASME II / SAMM, 3 for SMIC-HS).
     n_frames : int
         Frames per clip, onset to offset inclusive (>= 3).
     size : int
@@ -157,6 +256,25 @@ def generate(
         ignore them).
     texture : float
         Skin texture contrast multiplier (:func:`~srmer.data.synthetic.face.make_identity`).
+    class_balance : {"cycle", "casme2", "samm", "smic"}, default "cycle"
+        How clips get their class. ``"cycle"``: classes cycle in a per-subject random order, so the
+        set is balanced and every subject has every class. ``"casme2"`` / ``"samm"`` / ``"smic"``:
+        each clip's class is drawn independently with that database's proportions
+        (:data:`CLASS_BALANCES`; CASME II 4class negative 72 : positive 32 : surprise 25 :
+        others 126, SAMM 92 : 26 : 15 : 26, SMIC-HS negative 70 : positive 51 : surprise 43), so a
+        classifier biased towards the majority class gets a WAR well above its UAR, as on the real
+        data. Classes the layout lacks are left out and the rest renormalised (``layout="smic"``
+        with ``"casme2"``); a layout class the database lacks (``"others"`` under ``"smic"``) is an
+        error. Every class still occurs at least once when ``n_subjects * clips_per_subject`` is at
+        least the number of classes (a few clips are relabelled if the draw missed one), so UAR is
+        defined; a subject may lack some classes, as real subjects do.
+    subject_difficulty : float, default 0.0
+        Spread of a per-subject amplitude factor: subject ``i`` draws ``exp(subject_difficulty * z_i)``
+        with ``z_i ~ N(0, 1)`` from its own stream (independent of the clip streams, and the same
+        ``z_i`` for any ``subject_difficulty``), and every clip of the subject has its amplitude
+        multiplied by it, so some subjects show weaker (harder) micro-expressions than others, as
+        real subjects do. 0 (default) gives every subject factor 1. Recorded per clip as
+        ``subject_scale`` in ``synthetic_meta.json`` (when non-zero).
 
     Returns
     -------
@@ -168,7 +286,11 @@ def generate(
     Frames are numbered like the real data (a non-zero onset; only onset..offset present) and the
     sheet is the official one's column layout, so the real loader path is exercised. A
     ``synthetic_meta.json`` beside the tree records each clip's action units, apex amplitude (px at
-    ``size``) and identity key.
+    ``size``, subject factor included) and identity key.
+
+    ``class_balance="cycle"`` and ``subject_difficulty=0`` write exactly the files of a call that
+    does not pass them (the meta file mentions the two options only when they are not the default),
+    so datasets generated before the options existed are reproduced byte for byte.
     """
     if layout not in LAYOUTS:
         raise DatasetError(
@@ -178,23 +300,34 @@ def generate(
         raise DatasetError(f"n_frames={n_frames} is too short; a clip needs at least 3 frames")
     if n_subjects < 1 or clips_per_subject < 1:
         raise DatasetError("n_subjects and clips_per_subject must be at least 1")
+    if not (np.isfinite(subject_difficulty) and subject_difficulty >= 0):
+        raise DatasetError(
+            f"subject_difficulty={subject_difficulty} must be a finite number >= 0 "
+            "(the standard deviation of the log amplitude factor per subject)"
+        )
+    if class_balance != "cycle":
+        _balance_weights(layout, class_balance)  # validate before anything is written
     out = Path(out_dir)
     nuisance = nuisance or Nuisance()
     folder = {"casme2": "CASME2_RAW_selected", "samm": "SAMM", "smic": "HS", "casme3": "data"}[
         layout
     ]
     _prepare(out, folder)
-    plan = _plan(layout, n_subjects, clips_per_subject, seed)
+    plan = _plan(layout, n_subjects, clips_per_subject, seed, class_balance)
     rows, meta_clips = [], []
     for i, clips in enumerate(plan):
         ident = make_identity(seed, EVAL, i, size, texture)
+        scale = _subject_scale(seed, i, subject_difficulty)
         subject = _subject_id(layout, i)
         name_rng = _stream(seed, _PLAN_STREAM, 1, i)
         episodes = name_rng.permutation(max(40, clips_per_subject + 1))[:clips_per_subject] + 1
         per_class_count: dict[str, int] = {}
         for j, (group, raw) in enumerate(clips):
             rng = _stream(seed, _CLIP_STREAM, i, j)
-            spec = draw_clip_spec(rng, raw, n_frames, amplitude, size, nuisance, amplitude_jitter)
+            # amplitude * 1.0 is exactly amplitude, so subject_difficulty=0 changes nothing
+            spec = draw_clip_spec(
+                rng, raw, n_frames, amplitude * scale, size, nuisance, amplitude_jitter
+            )
             frames = render_clip(ident, spec, rng)
             onset = _first_frame_number(layout, rng)
             numbers = list(range(onset, onset + n_frames))
@@ -222,22 +355,23 @@ def generate(
             _write_frames(out, paths, frames, grey=(layout == "samm"))
             au_text = "+".join(str(a) for a in spec.aus)
             rows.append((subject, clip, numbers[0], apex, numbers[-1], au_text, raw, j))
-            meta_clips.append(
-                {
-                    "subject": subject,
-                    "clip": clip,
-                    "group": group,
-                    "emotion": raw,
-                    "aus": list(spec.aus),
-                    "amplitude_px": spec.amplitude,
-                    "apex_index": spec.apex_index,
-                    "onset": numbers[0],
-                    "apex": apex,
-                    "offset": numbers[-1],
-                    "blink": list(spec.blink) if spec.blink else None,
-                    "identity": list(ident.key),
-                }
-            )
+            entry = {
+                "subject": subject,
+                "clip": clip,
+                "group": group,
+                "emotion": raw,
+                "aus": list(spec.aus),
+                "amplitude_px": spec.amplitude,
+                "apex_index": spec.apex_index,
+                "onset": numbers[0],
+                "apex": apex,
+                "offset": numbers[-1],
+                "blink": list(spec.blink) if spec.blink else None,
+                "identity": list(ident.key),
+            }
+            if subject_difficulty > 0:  # absent by default: default meta files stay as they were
+                entry["subject_scale"] = scale
+            meta_clips.append(entry)
         if layout == "smic":
             for k in range(non_micro_per_subject):
                 rng = _stream(seed, _CLIP_STREAM, i, 1000 + k)
@@ -270,8 +404,25 @@ def generate(
         },
         "clips": meta_clips,
     }
+    # recorded only when not the default, so a default call writes the same meta file as always
+    if class_balance != "cycle":
+        meta["params"]["class_balance"] = class_balance
+    if subject_difficulty > 0:
+        meta["params"]["subject_difficulty"] = subject_difficulty
     (out / META_FILE).write_text(json.dumps(meta, indent=1))
     return out
+
+
+def _subject_scale(seed: int, i: int, subject_difficulty: float) -> float:
+    """Amplitude factor ``exp(subject_difficulty * z)``, ``z ~ N(0, 1)``, of evaluation subject ``i``.
+
+    One stream per subject (not one for all), so a subject's factor does not depend on
+    ``n_subjects``; 1.0 without drawing when the spread is 0.
+    """
+    if subject_difficulty == 0:
+        return 1.0
+    z = _stream(seed, _SUBJECT_STREAM, i).standard_normal()
+    return float(np.exp(subject_difficulty * z))
 
 
 def _subject_id(layout: str, i: int) -> str:
