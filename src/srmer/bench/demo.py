@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 #: the demo dataset's size (kept small so `make demo` stays within minutes on 2 cores)
-DEMO_DATASET = {"n_subjects": 8, "clips_per_subject": 8, "n_frames": 16, "seed": 0}
+#: CASME II's class proportions and a per-subject spread of difficulty, as in the real databases
+DEMO_DATASET = {
+    "n_subjects": 8,
+    "clips_per_subject": 8,
+    "n_frames": 16,
+    "seed": 0,
+    "class_balance": "casme2",
+    "subject_difficulty": 0.3,
+}
 DEMO_POOL = {"n_identities": 12, "frames_per_identity": 12, "seed": 0}
 #: the composite / cross-dataset demos' data: 4 subjects of each database layout
 DEMO_COMPOSITE = {"n_subjects": 4, "clips_per_subject": 6, "n_frames": 16, "seed": 0}
