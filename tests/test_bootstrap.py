@@ -105,7 +105,9 @@ def test_bootstrap_weights_and_replicates():
     for m in reps:
         np.testing.assert_array_equal(reps[m], ref[m])
     jack = jackknife_metrics(C)
-    np.testing.assert_array_equal(jack["uar"][2], metrics_from_confusion(np.delete(C, 2, 0).sum(0))["uar"])
+    np.testing.assert_array_equal(
+        jack["uar"][2], metrics_from_confusion(np.delete(C, 2, 0).sum(0))["uar"]
+    )
 
 
 # --------------------------------------------------------------------------- intervals
@@ -138,7 +140,7 @@ def test_bca_matches_scipy_for_iid_data():
         pytest.skip("scipy private _bca_interval not available")
     rng = np.random.default_rng(5)
     y, p = _random_preds(rng, 45, 3, 0.7)
-    ids, C = subject_confusions(y, p, np.arange(45), 3)
+    _, C = subject_confusions(y, p, np.arange(45), 3)
     reps = bootstrap_metrics(C, bootstrap_weights(45, 3000, seed=1))["war"]
     est = float(metrics_from_confusion(C.sum(0))["war"])
     correct = (y == p).astype(float)
@@ -325,7 +327,10 @@ def test_detectable_difference_normal(sd):
 def test_verdict_strings():
     assert verdict(0.081, 0.02, 0.14, 0.012) == "helps (+0.081 [0.020, 0.140], p=0.012)"
     assert verdict(-0.05, -0.09, -0.01, 0.03) == "hurts (-0.050 [-0.090, -0.010], p=0.030)"
-    assert verdict(0.01, -0.03, 0.05, 0.6) == "no detectable difference (+0.010 [-0.030, 0.050], p=0.600)"
+    assert (
+        verdict(0.01, -0.03, 0.05, 0.6)
+        == "no detectable difference (+0.010 [-0.030, 0.050], p=0.600)"
+    )
     assert verdict(0.2, 0.1, 0.3, 1e-5).startswith("helps (+0.200 [0.100, 0.300], p<0.001")
     assert verdict(0.2, 0.1, 0.3, 0.06).startswith("no detectable difference")
     assert verdict(0.2, 0.1, 0.3, 0.06, alpha=0.1).startswith("helps")

@@ -240,7 +240,7 @@ def _bca_levels(
     """BCa-adjusted lower/upper quantile levels (Efron & Tibshirani 1993, eq. 14.10, 14.15)."""
     # bias correction: fraction of replicates below the estimate, ties counted half (the
     # metrics are ratios of small counts, so exact ties with the estimate are common)
-    frac = (np.count_nonzero(reps < estimate) + np.count_nonzero(reps < estimate)) / (
+    frac = (np.count_nonzero(reps < estimate) + np.count_nonzero(reps <= estimate)) / (
         2.0 * reps.size
     )
     if frac <= 0.0 or frac >= 1.0:
@@ -357,8 +357,6 @@ def cluster_bootstrap(
     out: dict[str, tuple[float, float, float]] = {}
     for m in METRICS:
         e = float(est[m])
-        lo, hi = interval(
-            reps[m], e, level, method, None if jack is None else jack[m]
-        )
+        lo, hi = interval(reps[m], e, level, method, None if jack is None else jack[m])
         out[m] = (e, lo, hi)
     return out

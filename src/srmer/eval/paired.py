@@ -83,7 +83,9 @@ def mcnemar_exact(
     a = np.asarray(correct_a, dtype=bool)
     b = np.asarray(correct_b, dtype=bool)
     if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"correct_a and correct_b must be 1-D of one length, got {a.shape}, {b.shape}")
+        raise ValueError(
+            f"correct_a and correct_b must be 1-D of one length, got {a.shape}, {b.shape}"
+        )
     n_ab = int(np.count_nonzero(a & ~b))
     n_ba = int(np.count_nonzero(~a & b))
     if n_ab + n_ba == 0:
@@ -134,8 +136,8 @@ def sign_flip_test(
         Pooled metric whose difference is tested.
     n_perm : int
         Enumerate all ``2**S`` swaps when ``2**S <= n_perm`` (exact p-value, which includes the
-        identity swap so it is at least ``2**-S``); otherwise draw ``n_perm`` random swaps and
-        return ``p = (1 + #{|d*| >= |d|}) / (1 + n_perm)``.
+        identity and the full swap, so it is at least ``2 / 2**S``); otherwise draw ``n_perm``
+        random swaps and return ``p = (1 + #{|d*| >= |d|}) / (1 + n_perm)``.
     seed : int
         Seed of the random swaps (unused when exact).
 
@@ -149,7 +151,7 @@ def sign_flip_test(
     _check_metric(metric)
     if n_perm < 1:
         raise ValueError(f"n_perm must be >= 1, got {n_perm}")
-    ids_a, ca = subject_confusions(y_true, pred_a, subjects, n_classes)
+    _, ca = subject_confusions(y_true, pred_a, subjects, n_classes)
     _, cb = subject_confusions(y_true, pred_b, subjects, n_classes)
     S, K, _ = ca.shape
     tot_a, tot_b = ca.sum(axis=0), cb.sum(axis=0)
