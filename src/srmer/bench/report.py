@@ -401,7 +401,9 @@ def write_report(
         legend = t.legend.replace("Red:", "†, red in the HTML report:").replace(
             "Blue:", "Blue in the HTML report:"
         )
-        md.extend([f"**{number}** {t.caption}", "", to_markdown(t), "", f"_{legend}_", ""])
+        md.extend([f"**{number}** {t.caption}", "", to_markdown(t), ""])
+        if legend:
+            md.extend([f"_{legend}_", ""])
         tex.extend([to_latex(t), ""])
 
     def add_fig(png: bytes | None, key: str, alt: str, caption: str, why_not: str) -> None:

@@ -774,7 +774,10 @@ def comparison_table(
     """
     mname = METRIC_DISPLAY.get(metric, metric.upper())
     rows, rules = [], []
-    d = comps.sort_values(["resolution", "mer", "baseline", "sr"], kind="stable")
+    mer_rank = {m: i for i, m in enumerate(ordered(comps["mer"].astype(str), MER_ORDER))}
+    d = comps.assign(_m=comps["mer"].astype(str).map(mer_rank)).sort_values(
+        ["resolution", "_m", "baseline", "sr"], kind="stable"
+    )
     prev = None
     for _, r in d.iterrows():
         block = (int(r["resolution"]), str(r["mer"]))
