@@ -87,3 +87,32 @@ def test_compare_merges_two_runs_and_refuses_other_clips(run_a, root, tmp_path):
         compare_runs([run_a.run_dir, c.run_dir], tmp_path / "ac")
     with pytest.raises(SrmerError, match="at least two"):
         compare_runs([run_a.run_dir], tmp_path / "x")
+
+
+def test_any_two_cells_can_be_compared_and_match_the_report(run_a):
+    from srmer.bench.statistics import StatsOptions, compare_cells
+
+    pred = pd.read_csv(run_a.run_dir / "predictions.csv")
+    opts = StatsOptions(n_boot=300)
+    out = compare_cells(
+        pred, {"resolution": 32, "sr": "fsr", "mer": "lbptop"},
+        {"resolution": 32, "sr": "none", "mer": "lbptop"}, "war", opts,
+    )  # fmt: skip
+    comps = pd.read_csv(run_a.run_dir / "report" / "comparisons.csv")
+    row = comps[
+        (comps["resolution"] == 32) & (comps["sr"] == "fsr") & (comps["baseline"] == "none")
+    ]
+    assert out["diff"] == pytest.approx(float(row["diff"].iloc[0]))
+    assert out["p_mcnemar"] == pytest.approx(float(row["p_mcnemar"].iloc[0]))
+    # two resolutions of one method: a comparison the report does not make
+    out = compare_cells(
+        pred, {"resolution": 32, "sr": "none", "mer": "lbptop"},
+        {"resolution": 16, "sr": "none", "mer": "lbptop"}, "uar", opts,
+    )  # fmt: skip
+    assert out["lo"] <= out["diff"] <= out["hi"] and 0 < out["p_perm"] <= 1
+    with pytest.raises(SrmerError, match="no panel"):
+        compare_cells(
+            pred,
+            {"resolution": 8, "sr": "none", "mer": "x"},
+            {"resolution": 16, "sr": "none", "mer": "lbptop"},
+        )

@@ -200,6 +200,96 @@ def _pairs(panel: Panel) -> Iterator[tuple[tuple, tuple]]:
                 yield (res, sr, mer), (res, base, mer)
 
 
+def _paired(panel: Panel, a: tuple, b: tuple, metric: str, opts: StatsOptions) -> dict | None:
+    """Paired statistics of cell ``a`` minus cell ``b`` of one panel (None: different clips)."""
+    from srmer.eval.bootstrap import interval, metrics_from_confusion
+    from srmer.eval.paired import detectable_difference, mcnemar_exact, sign_flip_test
+
+    ta, pa, ca = panel.cell_arrays(a)
+    tb, pb, _ = panel.cell_arrays(b)
+    if not np.array_equal(panel.cells[a]["_clip"].to_numpy(), panel.cells[b]["_clip"].to_numpy()):
+        return None
+    n_a, n_c, p_mc = mcnemar_exact(pa == ta, pb == tb)
+    p_perm = float("nan")
+    if metric != "war":
+        _, p_perm = sign_flip_test(
+            ta, pa, pb, ca, len(panel.classes), metric, opts.n_perm, opts.seed
+        )
+    reps = panel.replicates[a][metric] - panel.replicates[b][metric]
+    sa = float(metrics_from_confusion(panel.confusions[a].sum(0))[metric])
+    sb = float(metrics_from_confusion(panel.confusions[b].sum(0))[metric])
+    lo, hi = interval(reps, sa - sb, level=opts.level)
+    return {
+        "a": sa,
+        "b": sb,
+        "diff": sa - sb,
+        "lo": lo,
+        "hi": hi,
+        "n_clips": len(ta),
+        "n_subjects": len(np.unique(ca)),
+        "discordant": f"{n_a}/{n_c}",
+        "p_mcnemar": p_mc,
+        "p_perm": p_perm,
+        "p": p_mc if metric == "war" else p_perm,
+        "detectable": detectable_difference(reps - np.mean(reps), opts.alpha),
+    }
+
+
+def compare_cells(
+    predictions: pd.DataFrame,
+    a: dict[str, Any],
+    b: dict[str, Any],
+    metric: str = "war",
+    opts: StatsOptions | None = None,
+    **panel: str,
+) -> dict[str, Any]:
+    """Any two cells of a run on the same clips: ``a`` minus ``b`` with its paired statistics.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        ``predictions.csv`` of a run (or of ``srmer compare``).
+    a, b : dict
+        ``{"resolution": 64, "sr": "edsr", "mer": "lbptop"}``; usually they differ in one factor.
+    metric : {"war", "uar", "uf1"}
+    **panel : str
+        ``dataset``, ``protocol``, ``train_datasets``, ``test_dataset`` when the run has several.
+
+    Returns
+    -------
+    dict
+        ``a``, ``b``, ``diff``, ``lo``, ``hi`` (paired subject bootstrap), ``p_mcnemar``, ``p_perm``
+        (UAR/UF1 only), ``p``, ``detectable``, ``verdict`` (uncorrected: correct several
+        comparisons with :func:`srmer.eval.paired.holm`).
+
+    Raises
+    ------
+    SrmerError
+        A cell is not in the predictions, or the two cells were not tested on the same clips.
+    """
+    from srmer.errors import SrmerError
+    from srmer.eval.paired import verdict
+
+    opts = opts or StatsOptions()
+    ca = (int(a["resolution"]), str(a["sr"]), str(a["mer"]))
+    cb = (int(b["resolution"]), str(b["sr"]), str(b["mer"]))
+    for p in panels(predictions, opts):
+        if any(str(v) != p.key[k] for k, v in panel.items()):
+            continue
+        missing = [c for c in (ca, cb) if c not in p.cells]
+        if missing:
+            continue
+        out = _paired(p, ca, cb, metric, opts)
+        if out is None:
+            raise SrmerError(f"cells {ca} and {cb} were not tested on the same clips")
+        out["verdict"] = verdict(out["diff"], out["lo"], out["hi"], out["p"], opts.alpha)
+        return {**p.key, **out}
+    raise SrmerError(
+        f"no panel of the predictions holds both cells {ca} and {cb} (resolution, sr, mer)"
+        + (f" with {panel}" if panel else "")
+    )
+
+
 def sr_comparisons(
     predictions: pd.DataFrame,
     metric: str = "war",
@@ -227,14 +317,7 @@ def sr_comparisons(
         ``p`` (the test of ``metric``), ``p_holm`` (Holm over the panel's comparisons),
         ``detectable`` (smallest difference detected at 80% power) and ``verdict``.
     """
-    from srmer.eval.bootstrap import interval, metrics_from_confusion
-    from srmer.eval.paired import (
-        detectable_difference,
-        holm,
-        mcnemar_exact,
-        sign_flip_test,
-        verdict,
-    )
+    from srmer.eval.paired import holm, verdict
 
     opts = opts or StatsOptions()
     reference = reference or set()
@@ -244,22 +327,9 @@ def sr_comparisons(
         for a, b in _pairs(panel):
             if (a[0], a[1]) in reference or (b[0], b[1]) in reference:
                 continue
-            ta, pa, ca = panel.cell_arrays(a)
-            tb, pb, _ = panel.cell_arrays(b)
-            ka = panel.cells[a]["_clip"].to_numpy()
-            kb = panel.cells[b]["_clip"].to_numpy()
-            if not np.array_equal(ka, kb):  # not the same clips: a paired test would be wrong
+            stats_ab = _paired(panel, a, b, metric, opts)
+            if stats_ab is None:  # not the same clips: a paired test would be wrong
                 continue
-            n_a, n_c, p_mc = mcnemar_exact(pa == ta, pb == tb)
-            p_perm = float("nan")
-            if metric != "war":
-                _, p_perm = sign_flip_test(
-                    ta, pa, pb, ca, len(panel.classes), metric, opts.n_perm, opts.seed
-                )
-            reps = panel.replicates[a][metric] - panel.replicates[b][metric]
-            sa = float(metrics_from_confusion(panel.confusions[a].sum(0))[metric])
-            sb = float(metrics_from_confusion(panel.confusions[b].sum(0))[metric])
-            lo, hi = interval(reps, sa - sb, level=opts.level)
             rows.append(
                 {
                     **panel.key,
@@ -268,18 +338,7 @@ def sr_comparisons(
                     "sr": a[1],
                     "baseline": b[1],
                     "metric": metric,
-                    "a": sa,
-                    "b": sb,
-                    "diff": sa - sb,
-                    "lo": lo,
-                    "hi": hi,
-                    "n_clips": len(ta),
-                    "n_subjects": len(np.unique(ca)),
-                    "discordant": f"{n_a}/{n_c}",
-                    "p_mcnemar": p_mc,
-                    "p_perm": p_perm,
-                    "p": p_mc if metric == "war" else p_perm,
-                    "detectable": detectable_difference(reps - np.mean(reps), opts.alpha),
+                    **stats_ab,
                 }
             )
         if len(rows) > start:
