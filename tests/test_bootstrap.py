@@ -335,3 +335,14 @@ def test_verdict_strings():
     assert verdict(0.2, 0.1, 0.3, 0.06).startswith("no detectable difference")
     assert verdict(0.2, 0.1, 0.3, 0.06, alpha=0.1).startswith("helps")
     assert verdict(0.2, 0.1, 0.3, float("nan")).startswith("no detectable difference")
+
+
+def test_detectable_difference_never_fails_on_rounding_of_discrete_replicates():
+    from srmer.eval.paired import detectable_difference
+
+    # few distinct values, as replicates of a difference of accuracies on 16 clips are
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        d = rng.integers(-4, 5, size=int(rng.integers(20, 300))) / 16.0 + rng.choice([0, 1 / 3])
+        v = detectable_difference(d)
+        assert np.isfinite(v) and v >= 0

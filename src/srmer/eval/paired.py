@@ -302,8 +302,9 @@ def detectable_difference(
     lower = np.searchsorted(d, -c - cand, side="left")
     pw = (upper + lower) / B
     reached = np.flatnonzero(pw >= power)
-    # the largest candidate makes every D_i >= c - delta, so power 1 is always reached
-    return float(cand[reached[0]])
+    # the largest candidate makes every D_i >= c - delta, so power 1 is reached in exact
+    # arithmetic; rounding (c - (c - D_min) != D_min) can miss it by one step
+    return float(cand[reached[0]] if reached.size else cand[-1] + np.spacing(cand[-1]))
 
 
 def _fmt_p(p: float) -> str:
