@@ -471,7 +471,7 @@ def write_report(
         add_table(t, f"Table {table_no}.", f"{anchor}-{metric}")
         table_no += 1
         task = {k: sel.get(k) for k in TASK_KEYS if k in sel}
-        if run.by_dataset is not None and _has_breakdown(run.by_dataset, sel):
+        if run.by_dataset is not None and not _panel_rows(run.by_dataset, sel).empty:
             megc_metrics = ["uf1", "uar", "war"]
             add_table(
                 megc_table(
@@ -632,7 +632,7 @@ def write_report(
         (int(r), "none") for r in res.loc[reference_mask(res), "resolution"].astype(int).unique()
     }
     comps = (
-        sr_comparisons(run.predictions, metric, opts, reference=refs)
+        sr_comparisons(run.predictions, metric, opts, reference=refs, panels_=stat_panels)
         if run.predictions is not None
         else pd.DataFrame()
     )
@@ -643,7 +643,7 @@ def write_report(
     else:
         comps.to_csv(out / "comparisons.csv", index=False)
         for title, sel in panels(res):
-            part = _select_comparisons(comps, sel)
+            part = _panel_rows(comps, sel)
             if part.empty:
                 continue
             add_table(
@@ -750,12 +750,16 @@ def _bar_intervals(panel, df: pd.DataFrame, metric: str, level: float) -> dict |
     return out or None
 
 
-def _select_comparisons(comps: pd.DataFrame, sel: dict[str, str | None]) -> pd.DataFrame:
-    m = comps["dataset"].astype(str) == str(sel["dataset"])
-    for k in TASK_KEYS:
-        if sel.get(k) is not None:
-            m &= comps[k].astype(str) == str(sel[k])
-    return comps[m]
+def _panel_rows(df: pd.DataFrame, sel: dict[str, str | None]) -> pd.DataFrame:
+    """Rows of a per-panel table (comparisons, predictions, per-database scores) for one report
+    panel: its dataset and every other given selection the table has a column for."""
+    if "dataset" not in df.columns:
+        return df.iloc[0:0]
+    m = df["dataset"].astype(str) == str(sel["dataset"])
+    for k, v in sel.items():
+        if k != "dataset" and v is not None and k in df.columns:
+            m &= df[k].astype(str) == str(v)
+    return df[m]
 
 
 def _clip_model_parts(
@@ -766,11 +770,7 @@ def _clip_model_parts(
         return "No predictions.csv: the per-clip model needs every clip's prediction.", None
     from srmer.eval.clip_model import clip_model
 
-    m = pred["dataset"].astype(str) == str(sel["dataset"])
-    for k in TASK_KEYS:
-        if sel.get(k) is not None and k in pred.columns:
-            m &= pred[k].astype(str) == str(sel[k])
-    part = pred[m]
+    part = _panel_rows(pred, {k: sel.get(k) for k in ("dataset", *TASK_KEYS)})
     keep = [
         (int(r), str(s)) not in refs for r, s in zip(part["resolution"], part["sr"], strict=True)
     ]
@@ -805,17 +805,6 @@ def _protocol_text(df: pd.DataFrame) -> str:
         r = df.iloc[0]
         return "cross-dataset, " + task_title(r["train_datasets"], r["test_dataset"], proto)
     return words.get(proto, proto)
-
-
-def _has_breakdown(by_dataset: pd.DataFrame, sel: dict[str, str | None]) -> bool:
-    """Whether the per-source-database table has rows for this panel."""
-    if "dataset" not in by_dataset.columns:
-        return False
-    m = by_dataset["dataset"].astype(str) == str(sel["dataset"])
-    for k, v in sel.items():
-        if k != "dataset" and v is not None and k in by_dataset.columns:
-            m &= by_dataset[k].astype(str) == str(v)
-    return bool(m.any())
 
 
 # ------------------------------------------------------------------------------- provenance

@@ -295,6 +295,7 @@ def sr_comparisons(
     metric: str = "war",
     opts: StatsOptions | None = None,
     reference: set | None = None,
+    panels_: list[Panel] | None = None,
 ) -> pd.DataFrame:
     """Each SR method against ``none`` and ``bicubic`` on the same clips, per panel.
 
@@ -307,6 +308,9 @@ def sr_comparisons(
         the subject-level sign-flip permutation test for UAR and UF1 (both p-values are given).
     reference : set of (resolution, sr), optional
         Settings to leave out (the HR reference rows).
+    panels_ : list of Panel, optional
+        :func:`panels` of ``predictions`` with the same ``opts``, when the caller already has them
+        (the report draws its error bars from the same resamples).
 
     Returns
     -------
@@ -322,7 +326,7 @@ def sr_comparisons(
     opts = opts or StatsOptions()
     reference = reference or set()
     rows = []
-    for panel in panels(predictions, opts):
+    for panel in panels_ if panels_ is not None else panels(predictions, opts):
         start = len(rows)
         for a, b in _pairs(panel):
             if (a[0], a[1]) in reference or (b[0], b[1]) in reference:
