@@ -42,6 +42,8 @@ class FeatureGenerator(nn.Module):
     residual : bool
         Output ``x + G(x)`` (default) instead of ``G(x)``.
 
+    Notes
+    -----
     Forward: ``(N, in_channels, h, w)`` float32 -> same shape.
     """
 

@@ -184,6 +184,8 @@ class FlowNetMethod(_NetworkMethod):
 
 
 class STSTNetMER(FlowNetMethod):
+    """STSTNet (Liong et al., FG 2019): shallow triple-stream CNN on onset-apex flow (u, v, strain), 28x28."""
+
     name = "ststnet"
     display_name = "STSTNet"
     description = (
@@ -205,6 +207,8 @@ class STSTNetMER(FlowNetMethod):
 
 
 class OffApexNetMER(FlowNetMethod):
+    """Off-ApexNet (Gan et al., SPIC 2019): two-stream CNN on onset-apex flow (u, v), 28x28."""
+
     name = "offapexnet"
     display_name = "OFF-ApexNet"
     description = "Off-ApexNet: two-stream CNN on onset-apex TV-L1 flow (u, v), 28x28"
@@ -221,6 +225,8 @@ class OffApexNetMER(FlowNetMethod):
 
 
 class DualInceptionMER(FlowNetMethod):
+    """Dual-Inception (Zhou, Mao and Xue, FG 2019): two Inception streams on onset-apex flow (u, v), 28x28."""
+
     name = "dualinception"
     display_name = "Dual-Inception"
     description = "Dual-Inception: two Inception streams on onset-apex TV-L1 flow (u, v), 28x28"
@@ -236,6 +242,8 @@ class DualInceptionMER(FlowNetMethod):
 
 
 class RCNAMER(FlowNetMethod):
+    """RCN-A (Xia et al., IEEE TIP 2020): recurrent convolutional network with attention, flow 60x60."""
+
     name = "rcna"
     display_name = "RCNA"
     description = "RCN-A: recurrent convolutional network with parameter-free attention, flow 60x60"
@@ -260,6 +268,8 @@ class RCNAMER(FlowNetMethod):
 
 
 class FeatRefMER(FlowNetMethod):
+    """FeatRef (Zhou et al., Pattern Recognition 2022): expression-specific feature learning on flow (u, v)."""
+
     name = "featref"
     display_name = "FeatRef"
     description = "FeatRef: expression-specific feature learning and fusion on TV-L1 flow (u, v)"

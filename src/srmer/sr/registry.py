@@ -209,6 +209,8 @@ class Cascade(nn.Module):
     order : list of int
         Factors in application order; a factor used twice reuses the same model.
 
+    Notes
+    -----
     Forward: ``(N,3,H,W)`` float RGB in [0,1] -> ``(N,3,sH,sW)`` with ``s = prod(order)``; intermediate
     results are clamped to [0, 1] like the 8-bit images the stages were trained on.
     """
