@@ -205,7 +205,7 @@ def test_table2_marks_land_on_the_right_cells(report):
     run, _, parser = report
     t = _table_with_caption(parser, "WAR of each SR method and MER method on CASME II")
     header = [c["text"] for c in t[1]]
-    assert header == ["SR method", "Resolution", "LBPTOP", "RCNA", "STSTNet", "Avg."]
+    assert header == ["SR method", "Resolution", "LBP-TOP", "RCNA", "STSTNet", "Avg."]
     body = t[2:]
     labels = [(r[0]["text"], r[1]["text"]) for r in body]
     # Reference first, then per resolution: LR row, Bicubic_restore, EDSR (+ BasicVSR++ at 64).

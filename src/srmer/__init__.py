@@ -6,11 +6,12 @@ cheap (no torch, numpy, pandas or scikit-learn)::
     import srmer
 
     samples = srmer.data.load("casme2", root)
+    result = srmer.run("configs/demo.yaml", output=None)  # an experiment, results in memory
     srmer.registry.describe_all()
 """
 
 import os
-import types
+from typing import Any
 
 # Busy-waiting OpenMP threads (the default) make small tensor operations tens of times slower when
 # the cores are shared (parallel workers, CI). Must be set before torch loads its OpenMP runtime;
@@ -39,15 +40,21 @@ def _submodules() -> tuple[str, ...]:
 SUBMODULES: tuple[str, ...] = _submodules()
 
 
-def __getattr__(name: str) -> types.ModuleType:
-    """``srmer.<sub-package>`` imported on first access (PEP 562)."""
-    if name in SUBMODULES:
-        import importlib
+#: functions reachable as ``srmer.<name>``: ``srmer.run(config, **overrides)`` runs an experiment
+FUNCTIONS: dict[str, str] = {"run": "srmer.bench.api", "Result": "srmer.bench.runner"}
 
+
+def __getattr__(name: str) -> Any:
+    """``srmer.<sub-package>`` (and ``srmer.run``) imported on first access (PEP 562)."""
+    import importlib
+
+    if name in SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in FUNCTIONS:
+        return getattr(importlib.import_module(FUNCTIONS[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
     """Module attributes and every sub-package, for ``dir(srmer)`` and completion."""
-    return sorted({*globals(), *SUBMODULES})
+    return sorted({*globals(), *SUBMODULES, *FUNCTIONS})

@@ -20,6 +20,18 @@ def _rebuild(
     return err
 
 
+def did_you_mean(name: str, choices: Any) -> str:
+    """``; did you mean 'x'?`` for the closest of ``choices`` to a misspelt ``name``, else ``""``.
+
+    Used by every "unknown name" message (methods, options, config fields, commands), so the
+    suggestion reads the same everywhere.
+    """
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 class SrmerError(Exception):
     """Base class of every error srmer raises for bad user input.
 
@@ -66,7 +78,7 @@ class UnknownMethodError(ConfigError):
         self.known = sorted(known)
         super().__init__(
             f"unknown {kind} {name!r}; choose one of: {', '.join(self.known)} "
-            f"(`srmer list` describes each)"
+            f"(`srmer list` describes each){did_you_mean(name, self.known)}"
         )
 
 

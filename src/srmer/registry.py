@@ -27,7 +27,13 @@ import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from srmer.errors import ConfigError, RegistryImportError, SrmerError, UnknownMethodError
+from srmer.errors import (
+    ConfigError,
+    RegistryImportError,
+    SrmerError,
+    UnknownMethodError,
+    did_you_mean,
+)
 
 __all__ = [
     "REGISTRIES",
@@ -305,9 +311,10 @@ class Registry:
         known, more = self._options(name, target)
         unknown = sorted(set(options) - set(known) - set(self._skip))
         if unknown and not more:
+            hint = did_you_mean(unknown[0], known)
             raise ConfigError(
                 f"{self.kind} {name!r}: unknown {self.term}(s) {', '.join(unknown)}; "
-                f"known {self.term}s: {', '.join(sorted(known)) or '(none)'}"
+                f"known {self.term}s: {', '.join(sorted(known)) or '(none)'}{hint}"
             )
 
     def create(self, name: str, **options: Any) -> Any:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from srmer.train.files import atomic_write
 
 #: bump to invalidate every cache entry (a change of the storage format)
 CACHE_FORMAT = 1
@@ -76,24 +76,13 @@ def make_key(
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # No fsync: the rename alone makes a killed run leave whole entries or none (the data is in
-        # the OS page cache); an OS crash can at worst leave a damaged entry, which load() detects
-        # and recomputes. fsync per entry cost ~20 ms here and serialised parallel workers on the disk.
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` to ``path`` atomically, with the user's umask (:func:`srmer.train.files.atomic_write`)."""
+    atomic_write(path, data)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Text version of :func:`atomic_write_bytes` (UTF-8)."""
-    atomic_write_bytes(Path(path), text.encode())
+    atomic_write(path, text)
 
 
 class CacheWarning(UserWarning):

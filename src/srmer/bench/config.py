@@ -23,7 +23,7 @@ from pydantic import (
 
 # the source databases of the composite (any other dataset is its own source)
 from srmer.data.composite import SOURCES as COMPOSITE_SOURCES
-from srmer.errors import ConfigError, SrmerError
+from srmer.errors import ConfigError, SrmerError, did_you_mean
 from srmer.schema import RunPaths, format_validation_error
 
 if TYPE_CHECKING:
@@ -67,6 +67,8 @@ class MethodSpec(BaseModel):
 
 
 class DatasetSpec(BaseModel):
+    """One dataset of the grid: a registered name, its root folder, a class map and loader options."""
+
     model_config = ConfigDict(extra="forbid")
     name: str
     #: the dataset's root folder (for ``composite``: a folder holding casme2/, samm/ and smic/)
@@ -122,7 +124,10 @@ class DatasetSpec(BaseModel):
         from srmer.data.registry import DATASETS
 
         if v not in DATASETS:
-            raise ValueError(f"unknown dataset {v!r}; choose one of: {', '.join(sorted(DATASETS))}")
+            raise ValueError(
+                f"unknown dataset {v!r}; choose one of: {', '.join(sorted(DATASETS))}"
+                f"{did_you_mean(v, DATASETS)}"
+            )
         return v
 
     @field_validator("classes")
@@ -131,11 +136,16 @@ class DatasetSpec(BaseModel):
         from srmer.data.classmaps import CLASS_MAPS
 
         if v is not None and v not in CLASS_MAPS:
-            raise ValueError(f"unknown class map {v!r}; choose one of: {', '.join(CLASS_MAPS)}")
+            raise ValueError(
+                f"unknown class map {v!r}; choose one of: {', '.join(CLASS_MAPS)} "
+                f"(docs/datasets.md lists each map's emotions){did_you_mean(v, CLASS_MAPS)}"
+            )
         return v
 
 
 class PreprocessSpec(BaseModel):
+    """How a raw clip becomes the HR clip: size, face crop and temporal normalisation."""
+
     model_config = ConfigDict(extra="forbid")
     #: side of the HR face clip (Zhou et al.: 256)
     size: int = Field(256, ge=16, le=4096)
@@ -144,6 +154,14 @@ class PreprocessSpec(BaseModel):
     #: ``all`` frames onset..offset, or a fixed count by temporal interpolation (``temporal``)
     frames: Literal["all"] | int = "all"
     temporal: Literal["tim", "linear"] = "linear"
+
+    @field_validator("frames", mode="before")
+    @classmethod
+    def _frame_count(cls, v: Any) -> Any:
+        # one message for both forms (pydantic would report each member of the union)
+        if v == "all" or (isinstance(v, int) and not isinstance(v, bool) and v >= 2):
+            return v
+        raise ValueError(f"{v!r} is not `all` or a number of frames of at least 2 (e.g. 10)")
 
 
 class ProtocolSpec(BaseModel):
@@ -216,6 +234,8 @@ class ProtocolSpec(BaseModel):
 
 
 class ReportSpec(BaseModel):
+    """The report's main metric, its intervals (bootstrap resamples, level, method) and test level."""
+
     model_config = ConfigDict(extra="forbid")
     #: main metric of the tables, ANOVA and figures; ``auto``: UF1 for the composite and the
     #: cross-dataset protocols (MEGC's), WAR otherwise (Zhou et al.'s)
@@ -234,6 +254,8 @@ class ReportSpec(BaseModel):
 
 
 class ExecutorSpec(BaseModel):
+    """Where the jobs run: local worker processes or a Ray cluster."""
+
     model_config = ConfigDict(extra="forbid")
     kind: Literal["local", "ray"] = "local"
     #: worker processes; default = number of cores
@@ -246,7 +268,7 @@ def _check_name(spec: MethodSpec, registry: dict, kind: str) -> MethodSpec:
     if spec.name not in registry:
         raise ValueError(
             f"unknown {kind} {spec.name!r}; choose one of: {', '.join(sorted(registry))} "
-            f"(`srmer list` describes each)"
+            f"(`srmer list` describes each){did_you_mean(spec.name, registry)}"
         )
     return spec
 
@@ -287,7 +309,9 @@ class Config(RunPaths, BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     datasets: list[DatasetSpec] = Field(min_length=1)
     preprocess: PreprocessSpec = Field(default_factory=PreprocessSpec)
-    resolutions: list[int] = Field(default_factory=lambda: [16, 32, 64, 128], min_length=1)
+    resolutions: list[Annotated[int, Field(ge=4)]] = Field(
+        default_factory=lambda: [16, 32, 64, 128], min_length=1
+    )
     #: include the HR reference row (Zhou et al.'s "256x256")
     reference: bool = True
     degradation: MethodSpec = Field(default_factory=lambda: MethodSpec(name="bicubic"))
@@ -334,16 +358,18 @@ class Config(RunPaths, BaseModel):
             DEGRADATIONS = {"bicubic": None}
         if v.name not in DEGRADATIONS:
             raise ValueError(
-                f"unknown degradation {v.name!r}; choose one of: {', '.join(sorted(DEGRADATIONS))}"
+                f"unknown degradation {v.name!r}; choose one of: "
+                f"{', '.join(sorted(DEGRADATIONS))}{did_you_mean(v.name, DEGRADATIONS)}"
             )
         return v
 
     @model_validator(mode="after")
     def _resolutions_below_size(self) -> Config:
-        bad = [r for r in self.resolutions if not 4 <= r < self.preprocess.size]
+        bad = [r for r in self.resolutions if r >= self.preprocess.size]
         if bad:
             raise ValueError(
-                f"resolutions {bad} are not below preprocess.size={self.preprocess.size}; use {VALID_RESOLUTIONS_HINT}"
+                f"`resolutions`: {bad} are not below preprocess.size={self.preprocess.size}; use "
+                f"{VALID_RESOLUTIONS_HINT}"
             )
         for i, spec in enumerate(self.sr):
             only = spec.options.get("resolutions")
@@ -351,7 +377,7 @@ class Config(RunPaths, BaseModel):
                 not isinstance(only, list) or not set(only) <= set(self.resolutions)
             ):
                 raise ValueError(
-                    f"sr[{i}] ({spec.label}): option `resolutions: {only}` must be a list drawn from the "
+                    f"`sr[{i}].resolutions` ({spec.label}): {only} must be a list drawn from the "
                     f"config's resolutions {self.resolutions}"
                 )
         return self
@@ -363,17 +389,17 @@ class Config(RunPaths, BaseModel):
         if p.pooled:
             if len(set(sources)) < 2:
                 raise ValueError(
-                    f"protocol {p.name} needs clips of at least two datasets; list several "
+                    f"`protocol`: {p.name} needs clips of at least two datasets; list several "
                     "datasets or use the composite (datasets: [{name: composite, roots: ...}])"
                 )
             dup = sorted({s for s in sources if sources.count(s) > 1})
             if dup:
-                raise ValueError(f"protocol {p.name}: dataset(s) {dup} appear twice")
+                raise ValueError(f"`datasets`: protocol {p.name} lists dataset(s) {dup} twice")
             # one label space for training and test: the MEGC 2019 classes unless all agree
             maps = {ds.classes for ds in self.datasets if ds.classes is not None}
             if len(maps) > 1:
                 raise ValueError(
-                    f"protocol {p.name} trains and tests on different datasets, so every "
+                    f"`protocol`: {p.name} trains and tests on different datasets, so every "
                     f"dataset needs the same class map (have {sorted(maps)}); use megc3"
                 )
             for ds in self.datasets:
@@ -385,7 +411,7 @@ class Config(RunPaths, BaseModel):
             try:
                 cross_dataset_pairs(p.as_dict(), sorted(set(sources)))
             except SrmerError as err:
-                raise ValueError(f"protocol: {err}") from None
+                raise ValueError(f"`protocol`: {err}") from None
         return self
 
     @property
@@ -407,15 +433,15 @@ class Config(RunPaths, BaseModel):
         try:
             get_degradation({"name": self.degradation.name, **self.degradation.options})
         except SrmerError as err:
-            raise ValueError(f"degradation: {err}") from None
+            raise ValueError(f"`degradation`: {err}") from None
         for i, spec in enumerate(self.sr):
             try:
                 m = get_method(spec.name, **spec.kwargs())
             except SrmerError as err:
-                raise ValueError(f"sr[{i}] ({spec.label}): {err}") from None
+                raise ValueError(f"`sr[{i}]` ({spec.label}): {err}") from None
             if m.needs_preparation and self.sr_pool is None:
                 raise ValueError(
-                    f"sr[{i}] ({spec.label}) needs training images or a checkpoint: set `sr_pool:` "
+                    f"`sr[{i}]` ({spec.label}) needs training images or a checkpoint: set `sr_pool:` "
                     "to a folder of HR faces of identities not in the evaluation data, or give "
                     "`checkpoint:`"
                 )
@@ -423,7 +449,7 @@ class Config(RunPaths, BaseModel):
             try:
                 create_mer(spec.name, **spec.kwargs())
             except SrmerError as err:
-                raise ValueError(f"mer[{i}] ({spec.label}): {err}") from None
+                raise ValueError(f"`mer[{i}]` ({spec.label}): {err}") from None
         return self
 
 
@@ -434,7 +460,9 @@ def parse_config(data: dict[str, Any], source: str = "<dict>") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(format_validation_error(source, err, "configs/demo.yaml")) from None
+        raise ConfigError(
+            format_validation_error(source, err, "configs/demo.yaml", Config)
+        ) from None
 
 
 EXPERIMENT_KINDS = ("grid", "fsr_fer")
@@ -462,8 +490,80 @@ def parse_any_config(data: Any, source: str = "<dict>") -> Config | FERConfig:
     return parse_config(data, source)
 
 
-def load_config(path: str | Path) -> Config | FERConfig:
-    """Read and validate a YAML experiment config of any kind (``experiment: grid | fsr_fer``)."""
+def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["seed=1", "resolutions=[16, 32]"]`` (``--set`` arguments) -> ``{"seed": 1, ...}``.
+
+    Each value is read as YAML, so numbers, booleans, lists and mappings keep their type.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, eq, text = item.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(
+                f"--set {item!r}: give KEY=VALUE with a dotted key, e.g. --set seed=1 or "
+                "--set executor.workers=2 or --set mer.0.epochs=5"
+            )
+        try:
+            out[key.strip()] = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError as err:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML ({err})") from None
+    return out
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the config mapping ``data`` with dotted-key ``overrides`` set.
+
+    Parameters
+    ----------
+    data : dict
+        A config as read from YAML.
+    overrides : dict
+        ``{"seed": 1, "executor.workers": 2, "mer.0.epochs": 5}``: each key is a path of field
+        names and list indices (``__`` may stand for ``.``, for Python keyword arguments). A method
+        given by name (``mer: [ststnet]``) becomes a mapping when one of its options is set.
+
+    Returns
+    -------
+    dict
+        The new mapping (``data`` is not changed); validate it with :func:`parse_any_config`.
+    """
+    import copy
+
+    out = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        parts = dotted.replace("__", ".").split(".")
+        node: Any = out
+        for depth, part in enumerate(parts[:-1]):
+            where = ".".join(parts[: depth + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(
+                        f"override {dotted!r}: {where!r} is not an index of a list of {len(node)}"
+                    )
+                idx = int(part)
+                if isinstance(node[idx], str):  # `ststnet` -> {name: ststnet}
+                    node[idx] = {"name": node[idx]}
+                node = node[idx]
+            elif isinstance(node, dict):
+                if isinstance(node.get(part), str):  # `protocol: loso` -> {name: loso}
+                    node[part] = {"name": node[part]}
+                node = node.setdefault(part, {})
+            else:
+                raise ConfigError(f"override {dotted!r}: {where!r} holds a value, not fields")
+        last = parts[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise ConfigError(f"override {dotted!r}: {last!r} is not an index of the list")
+            node[int(last)] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise ConfigError(f"override {dotted!r}: its parent holds a value, not fields")
+    return out
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The mapping of a YAML config file (not validated); clear errors for a missing or bad file."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist (ready configs are in configs/)")
@@ -471,6 +571,22 @@ def load_config(path: str | Path) -> Config | FERConfig:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ConfigError(f"config {path} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid config {path}: expected a mapping of fields at the top level")
+    return data
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config | FERConfig:
+    """Read and validate a YAML experiment config of any kind (``experiment: grid | fsr_fer``).
+
+    ``overrides`` (dotted keys, :func:`apply_overrides`) are set before validation, so a bad
+    override is reported like a bad field of the file.
+    """
+    data = read_config_file(path)
+    if overrides:
+        data = apply_overrides(data, overrides)
+        keys = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+        return parse_any_config(data, f"{path} (with {keys})")
     return parse_any_config(data, str(path))
 
 

@@ -6,10 +6,13 @@ order of results follows the order of the jobs whatever order they finish in.
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -29,6 +32,50 @@ def _single_threaded_children() -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@functools.cache
+def _main_reruns_everything() -> bool:
+    """Whether a spawned worker would re-run the whole ``__main__`` script, experiment included.
+
+    Spawned processes import the parent's main module so that functions defined there can be
+    unpickled. A plain script that calls ``srmer.run(...)`` at top level, without
+    ``if __name__ == "__main__":``, would then start the experiment again in every worker, which
+    fails (``BrokenProcessPool``). A script with that guard, the ``srmer`` command, a notebook or
+    an interactive session is safe.
+    """
+    import ast
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not path or not str(path).endswith(".py"):
+        return False
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test):
+            return False
+    return True
+
+
+@contextmanager
+def _spawn_safe_main() -> Iterator[None]:
+    # The jobs are srmer functions, so the workers do not need an unguarded script: hide it from
+    # multiprocessing's spawn preparation while the workers start. A plug-in defined in such a
+    # script is then unknown to the workers; define plug-ins in a module, or add the guard.
+    main = sys.modules.get("__main__")
+    if main is None or not _main_reruns_everything():
+        yield
+        return
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.update(saved)
 
 
 def _worker_init() -> None:
@@ -82,7 +129,8 @@ class LocalExecutor:
                 yield i, fn(job)
             return
         pool = self._get_pool()
-        futures = {pool.submit(fn, job): i for i, job in enumerate(jobs)}
+        with _spawn_safe_main():  # the workers start at the first submit
+            futures = {pool.submit(fn, job): i for i, job in enumerate(jobs)}
         for fut in as_completed(futures):
             yield futures[fut], fut.result()
 

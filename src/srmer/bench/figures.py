@@ -55,7 +55,9 @@ def avg_per_mer_sr(
     ----------
     df : pandas.DataFrame
         Results rows of one dataset (columns resolution, sr, mer, ``metric``). The HR reference rows
-        are left out of the averages and drawn as a dashed line (mean over MER methods).
+        are left out of the averages; each MER method's own HR score is drawn as a black tick
+        across each of its bars, so a bar is compared with its method's HR reference (a mean over
+        methods would let one method's bar rise above "HR" without beating its own).
     intervals : dict, optional
         ``{(sr, mer): (lo, hi)}``: interval of each bar's mean (from the subject bootstrap of the
         averaged cells, :func:`srmer.bench.statistics.mean_interval`), drawn as error bars.
@@ -75,10 +77,16 @@ def avg_per_mer_sr(
     width = 0.8 / len(mers)
     x = np.arange(len(srs))
     cmap = _palette(len(mers))
+    hr = df[ref].groupby(df.loc[ref, "mer"].astype(str))[metric].mean() if ref.any() else {}
     for j, m in enumerate(mers):
         vals = [means.get((s, m), np.nan) for s in srs]
         xs = x - 0.4 + width * (j + 0.5)
         ax.bar(xs, vals, width, label=display(m, MER_DISPLAY), color=cmap[j])
+        if m in hr:
+            ax.hlines(
+                np.full(len(xs), float(hr[m])), xs - width / 2, xs + width / 2, colors="black",
+                linestyles="--", lw=1.2, label="HR reference (per method)" if j == 0 else None,
+            )  # fmt: skip
         if intervals:
             bounds = [intervals.get((s, m), (np.nan, np.nan)) for s in srs]
             err = np.array(
@@ -88,9 +96,6 @@ def avg_per_mer_sr(
                 ]
             ).T
             ax.errorbar(xs, vals, yerr=err, fmt="none", ecolor="black", elinewidth=0.7, capsize=1.5)
-    if ref.any():
-        ax.axhline(float(df.loc[ref, metric].mean()), color="tab:blue", ls="--", lw=1,
-                   label="HR reference (mean)")  # fmt: skip
     ax.set_xticks(
         x,
         [_sr_name(s) for s in srs],
@@ -104,7 +109,7 @@ def avg_per_mer_sr(
     _ylim(ax, vals)
     ax.set_title(title or f"Average {mname} per MER and SR method")
     ax.legend(
-        fontsize=8,
+        fontsize=9,
         ncols=min(4, len(mers) + 1),
         loc="upper center",
         bbox_to_anchor=(0.5, -0.18 if len(srs) <= 4 else -0.3),
@@ -185,7 +190,7 @@ def quality_vs_metric(
             else f"{qm.upper()} vs {mname}"
         )
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=9, loc="best")
     if title:
         fig.suptitle(title)
     return _png(fig), out_r
@@ -242,10 +247,13 @@ def metric_vs_resolution(df: pd.DataFrame, metric: str = "war", title: str = "")
         ax.set_xlabel("input resolution (px)")
         ax.set_ylabel(mname)
         ax.grid(alpha=0.3)
-    fig.legend(list(handles.values()), list(handles), loc="lower center", ncols=min(6, len(handles)),
-               fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))  # fmt: skip
+    # the legend is the key to every panel: as large as the axis labels
+    ncols = min(5, len(handles))
+    rows = -(-len(handles) // ncols)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncols=ncols,
+               fontsize=10, frameon=False, bbox_to_anchor=(0.5, -0.02))  # fmt: skip
     fig.suptitle(title or f"{mname} against input resolution")
-    fig.tight_layout(rect=(0, 0.06 + 0.03 * (len(handles) > 6), 1, 0.97))
+    fig.tight_layout(rect=(0, 0.03 + 0.045 * rows, 1, 0.97))
     return _png(fig)
 
 

@@ -520,8 +520,9 @@ def write_report(
             f"bar chart of mean {mname} per MER and SR method on {title}",
             f"Bars: mean {mname} of each MER method under each SR method, averaged over the input "
             "resolutions at which that SR method was run (a method run at one resolution only, "
-            "e.g. video SR at 64, is therefore not comparable with the others). Dashed line: the "
-            "HR reference, mean over MER methods. Error bars: subject-bootstrap interval of each "
+            "e.g. video SR at 64, is therefore not comparable with the others). Black dashed tick "
+            "across each bar: that MER method's own score at the HR reference, so a bar above "
+            "its tick beats HR for that method. Error bars: subject-bootstrap interval of each "
             "mean (the same subject resamples for every cell).",
             "No low-resolution rows: nothing to average.",
         )
@@ -597,7 +598,10 @@ def write_report(
         f"Does the input resolution, the SR method or the MER method change {mname}? An additive "
         f"ANOVA {mname} ~ resolution + SR + MER over the low-resolution cells of each dataset (HR "
         "reference excluded; the LR rows count as SR level 'Bicubic (LR)'). Each level shows its "
-        "mean and its letter group; see docs/report.md for how to read the letters."
+        "mean and its letter group: levels that share a letter do not differ significantly "
+        f"({'Tukey HSD' if posthoc == 'tukey' else 'Fisher LSD'}, alpha 0.05, on the ANOVA's "
+        "residual mean square), and 'a' is the group with "
+        "the highest mean. A factor whose p value is bold changes the score significantly."
     )
     body.append(_p(explain))
     md.extend([explain, ""])
@@ -623,8 +627,10 @@ def write_report(
             if metric == "war"
             else "the subject-level sign-flip permutation test"
         )
-        + f", Holm-corrected over the comparisons of each table (alpha = {opts.alpha}). "
-        "docs/statistics.md explains the methods."
+        + f", Holm-corrected over the comparisons of each table (alpha = {opts.alpha}). A "
+        "difference is reliable when its interval excludes 0 and its corrected p value is below "
+        "alpha; when none is, the power statement below says how large a difference the run "
+        "could have detected. (srmer's documentation, docs/statistics.md, explains each test.)"
     )
     body.append(_p(explain))
     md.extend([explain, ""])
@@ -839,9 +845,34 @@ def _meta_pairs(run: RunData) -> list[tuple[str, str]]:
     for k in ("started", "finished", "seed", "device"):
         if k in p:
             pairs.append((k, str(p[k])))
+    history = _history_rows(p)
+    if len(history) > 1:
+        pairs.append(
+            ("invocations", f"{len(history)} (first {history[0][1]}, last {history[-1][1]})")
+        )
     ds = sorted({display(d, DATASET_DISPLAY) for d in run.results["dataset"]})
     pairs.append(("datasets", ", ".join(ds)))
     return pairs
+
+
+HISTORY_COLUMNS = ("started", "wall time", "config", "command")
+
+
+def _history_rows(p: dict) -> list[tuple[str, str, str, str]]:
+    """One row per finished invocation in ``provenance["history"]`` (see HISTORY_COLUMNS)."""
+    rows = []
+    for h in p.get("history") or []:
+        if isinstance(h, dict):
+            wall = h.get("wall_s")
+            rows.append(
+                (
+                    str(h.get("started", "")),
+                    _fmt_seconds(float(wall)) if isinstance(wall, int | float) else "",
+                    str(h.get("config_sha256", "")),
+                    str(h.get("command", "")),
+                )
+            )
+    return rows
 
 
 def _provenance_html(run: RunData) -> str:
@@ -880,9 +911,28 @@ def _provenance_html(run: RunData) -> str:
         )
     else:
         parts.append(_p("None: every clip of every dataset was used."))
+    history = _history_rows(p)
+    if history:
+        parts.append(f"<h3>Invocations ({len(history)})</h3>")
+        parts.append(
+            _p(
+                "Every run of this directory, oldest first. A re-run finds finished work in the "
+                "cache, so a warm run's time is not the cost of the experiment: the first (cold) "
+                "invocation of a configuration is."
+            )
+        )
+        head = "".join(f'<th class="stub">{h}</th>' for h in HISTORY_COLUMNS)
+        body_rows = "".join(
+            "<tr>" + "".join(f'<td class="stub">{html.escape(c)}</td>' for c in r) + "</tr>"
+            for r in history
+        )
+        parts.append(
+            f'<figure class="table"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body_rows}</tbody></table></figure>"
+        )
     timings = p.get("timings") or {}
     if timings:
-        parts.append("<h3>Timings</h3>")
+        parts.append("<h3>Timings of the last invocation</h3>")
         parts.append(_kv_table([(k, _fmt_seconds(v)) for k, v in timings.items()]))
     versions = p.get("versions") or {}
     if versions:
@@ -910,10 +960,16 @@ def _provenance_md(run: RunData) -> list[str]:
     for s in skipped:
         if isinstance(s, dict):
             lines.append(f"  - {s.get('dataset', '')} {s.get('clip', '')}: {s.get('problem', '')}")
+    for r in _history_rows(p):
+        lines.append(
+            "- invocation: "
+            + ", ".join(f"{h} {c}" for h, c in zip(HISTORY_COLUMNS, r, strict=True))
+        )
     timings = p.get("timings") or {}
     if timings:
         lines.append(
-            "- timings: " + ", ".join(f"{k} {_fmt_seconds(v)}" for k, v in timings.items())
+            "- timings of the last invocation: "
+            + ", ".join(f"{k} {_fmt_seconds(v)}" for k, v in timings.items())
         )
     versions = p.get("versions") or {}
     if versions:

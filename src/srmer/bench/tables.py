@@ -1125,6 +1125,33 @@ def to_markdown(t: StyledTable) -> str:
     return "\n".join(lines)
 
 
+def to_rich(t: StyledTable):
+    """A :class:`rich.table.Table` for the terminal: aligned columns, underline and bold as styles.
+
+    On a terminal the marks show as text styles; written to a file or a pipe the table is plain
+    aligned text (no Markdown or HTML tags), with ``†`` kept for the red (best SR strategy) mark.
+    """
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    cols = list(t.columns)
+    if t.groups and any(g for g, _ in t.groups):
+        labels = [g for g, n in t.groups for _ in range(n)]
+        multi = sum(1 for g, _ in t.groups if g) > 1
+        cols = [f"{g} {c}" if g and multi else c for g, c in zip(labels, cols, strict=False)]
+    for j, c in enumerate(cols):
+        table.add_column(c, justify="left" if j < t.stub else "right", no_wrap=True)
+    for i, row in enumerate(t.rows):
+        cells = []
+        for c in row:
+            style = " ".join(x for x, on in (("underline", c.underline), ("bold", c.bold)) if on)
+            cells.append(Text(c.text + (" †" if c.color == "red" else ""), style=style))
+        table.add_row(*cells, end_section=i + 1 in t.rules)
+    return table
+
+
 _TEX_ESC = {
     "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
     "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",

@@ -1,6 +1,6 @@
 """Validate a dataset copy: counts per subject and class under every class map, and every problem found.
 
-Backs ``srmer datasets check NAME ROOT``:
+Backs ``srmer data check NAME ROOT``:
 
 >>> report = check_dataset("casme2", "/data/CASME2")  # doctest: +SKIP
 >>> print(report.render())  # doctest: +SKIP

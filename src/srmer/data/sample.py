@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,36 @@ class Sample:
         subject = self.extra.get("source_subject", self.subject)
         return f"{self.dataset}/{subject}/{self.clip}"
 
+    def __repr__(self) -> str:
+        # the dataclass repr lists every frame path (hundreds for SAMM); a clip is named by its key
+        apex = "?" if self.apex is None else self.apex
+        return (
+            f"Sample({self.key!r}, {self.label_name!r}, {len(self.frames)} frames, "
+            f"onset={self.onset}, apex={apex}, offset={self.offset})"
+        )
+
+    def read(self, grey: bool = False) -> np.ndarray:
+        """The clip's frames as one array, in temporal order.
+
+        Parameters
+        ----------
+        grey : bool
+            Read as single-channel luminance instead of RGB.
+
+        Returns
+        -------
+        ndarray
+            ``(T, H, W, 3)`` RGB, or ``(T, H, W)`` when ``grey``; uint8, 0..255; ``T = len(frames)``.
+
+        Raises
+        ------
+        srmer.errors.ClipError
+            A frame is missing, unreadable or of another size than the first (the message names it).
+        """
+        from srmer.video.io import read_frames
+
+        return read_frames(self.frames, grey=grey)
+
     def index_of(self, frame_number: int) -> int:
         """Position in ``frames`` of the given dataset frame number (``ValueError`` if absent)."""
         return self.frame_numbers.index(frame_number)
@@ -80,6 +115,23 @@ class Sample:
         if self.apex is not None and self.apex in self.frame_numbers:
             return self.index_of(self.apex)
         return len(self.frames) // 2
+
+
+#: the fixed leading columns of :meth:`SampleSet.to_frame`
+FRAME_COLUMNS = (
+    "dataset",
+    "subject",
+    "clip",
+    "key",
+    "emotion",
+    "label",
+    "label_name",
+    "n_frames",
+    "onset",
+    "apex",
+    "offset",
+    "first_frame",
+)
 
 
 @dataclass(frozen=True)
@@ -143,6 +195,51 @@ class SampleSet:
     def subjects(self) -> list[str]:
         """Sorted distinct subject ids."""
         return sorted({s.subject for s in self.samples})
+
+    def __repr__(self) -> str:
+        return (
+            f"SampleSet({self.name!r}, {len(self.samples)} clips, {len(self.subjects)} subjects, "
+            f"classes={list(self.classes)}, skipped={len(self.skipped)})"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per clip, for pandas-style exploration (as MEB users expect).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``dataset, subject, clip, key, emotion, label, label_name, n_frames, onset,
+            apex, offset, first_frame`` (``first_frame`` is the path of the first frame, a str),
+            then one column per loader-specific ``extra`` field (e.g. ``source_subject``, action
+            units). ``onset``/``apex``/``offset`` are nullable integers (``<NA>`` when unknown).
+        """
+        import pandas as pd
+
+        rows = []
+        for s in self.samples:
+            row = {
+                "dataset": s.dataset,
+                "subject": s.subject,
+                "clip": s.clip,
+                "key": s.key,
+                "emotion": s.emotion,
+                "label": s.label,
+                "label_name": s.label_name,
+                "n_frames": len(s.frames),
+                "onset": s.onset,
+                "apex": s.apex,
+                "offset": s.offset,
+                "first_frame": str(s.frames[0]) if s.frames else "",
+            }
+            for k, v in s.extra.items():
+                row.setdefault(
+                    k, v if isinstance(v, str | int | float | bool) or v is None else str(v)
+                )
+            rows.append(row)
+        df = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(FRAME_COLUMNS))
+        for col in ("onset", "apex", "offset"):
+            df[col] = df[col].astype("Int64")
+        return df
 
     def counts(self) -> dict[str, int]:
         """Number of clips per class name, in ``classes`` order."""

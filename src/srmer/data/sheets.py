@@ -5,7 +5,7 @@ lists each clip's frame files (a directory listing; no image is opened), produci
 :class:`ClipRecord` per annotated clip together with every :class:`Problem` found. *Building* turns the
 records into a :class:`~srmer.data.sample.SampleSet` under one class map: clips with a fatal problem
 are skipped (with the reason and the fix), clips whose emotion the map drops are left out silently (the
-papers' protocol), the others become :class:`~srmer.data.sample.Sample`. ``srmer datasets check`` reuses
+papers' protocol), the others become :class:`~srmer.data.sample.Sample`. ``srmer data check`` reuses
 the scan to report every problem and the counts under every map.
 """
 

@@ -211,7 +211,7 @@ def parse_fer_config(data: dict[str, Any] | FERConfig, source: str = "<dict>") -
         cfg = FERConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(
-            format_validation_error(source, err, "src/srmer/configs/fer_demo.yaml")
+            format_validation_error(source, err, "configs/fer_demo.yaml", FERConfig)
         ) from None
     if cfg.data.kind == "rafdb" and cfg.data.root is None:
         raise ConfigError(

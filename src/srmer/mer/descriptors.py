@@ -349,7 +349,7 @@ class LBPTOP(DescriptorMethod):
     """
 
     name = "lbptop"
-    display_name = "LBPTOP"
+    display_name = "LBP-TOP"
     description = "LBP-TOP block histograms (Zhao & Pietikainen 2007) + SVM (linear by default)"
     citation = (
         "G. Zhao, M. Pietikainen, Dynamic texture recognition using local binary patterns with an "
@@ -386,7 +386,7 @@ class LBPSIP(DescriptorMethod):
     """
 
     name = "lbpsip"
-    display_name = "LBPSIP"
+    display_name = "LBP-SIP"
     description = "LBP with six intersection points (Wang et al. 2014), radii 1 and 3 + SVM"
     citation = (
         "Y. Wang, J. See, R. C.-W. Phan, Y.-H. Oh, LBP with six intersection points: reducing "

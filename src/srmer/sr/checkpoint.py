@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from srmer.errors import SrmerError
 from srmer.sr.archs.base import StateDict
 from srmer.sr.registry import Cascade, create, get_spec, specs
 from srmer.train.checkpoint import FORMAT as TRAIN_FORMAT
+from srmer.train.files import atomic_write
 
 #: signature keys per family, quoted in the error for an unrecognised checkpoint
 SIGNATURES: dict[str, str] = {
@@ -294,12 +294,4 @@ def save_checkpoint(
     obj["srmer"] = model_meta(model)
     if extra:
         obj.update(extra)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, lambda fh: torch.save(obj, fh))

@@ -402,7 +402,7 @@ def train_sr(
             save_every=save_every,
             meta={"srmer": model_meta(model)},
             progress=progress,
-            description=f"training {name}",
+            description=f"training {name} x{scale}",
             device=dev,
         )
         result = TrainResult(resumed_from=trainer.resume())

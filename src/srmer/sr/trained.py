@@ -374,6 +374,12 @@ class TrainedSR(SRMethod):
 
         model = self.load_cached(path)
         if model is not None:
+            log.info(
+                "SR method %s (%s): trained weights found in the cache (%s)",
+                self.name,
+                self.arch_name,
+                path.name,
+            )
             return model
         partial = path.with_name(path.stem + ".partial.pth")
         log.info("training SR method %s (%s), cached at %s", self.name, self.arch_name, path)

@@ -418,7 +418,7 @@ def train_video_sr(
             save_every=save_every,
             meta={"srmer": model_meta(model)},
             progress=progress,
-            description="training video SR",
+            description=f"training {getattr(model, 'arch_name', 'video SR')} x{scale}",
             device=dev,
         )
         for step in trainer:

@@ -28,13 +28,11 @@ used and never ends a run with a traceback. Files a user asks to *load* (not res
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import pickle
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -44,6 +42,7 @@ import numpy as np
 import torch
 
 from srmer.errors import CheckpointError
+from srmer.train.files import atomic_write
 
 FORMAT = "srmer.train"
 VERSION = 1
@@ -89,18 +88,7 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
 
     A run killed mid-write leaves the previous file intact (never a truncated one).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 def _torch_load(path: Path) -> Any:

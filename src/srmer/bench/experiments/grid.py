@@ -15,6 +15,7 @@ configured datasets and split them by source database.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,8 +178,8 @@ def _fold_stage(label: str, jobs: list[FoldJob], cache: Cache, executor, progres
             preds[j] = hit["y_pred"]
         else:
             todo.append(j)
-    task = progress.add_task(f"{label}: folds", total=len(jobs))
-    progress.advance(task, len(jobs) - len(todo))
+    # cached folds count as done from the start, so the ETA is that of the folds left
+    task = progress.add_task(f"{label}: folds", total=len(jobs), completed=len(jobs) - len(todo))
     for jj, y_pred in executor.imap(fold_job, [jobs[j] for j in todo]):
         j = todo[jj]
         cache.save("fold", keys[j], {"y_pred": y_pred})
@@ -225,7 +226,7 @@ def run_grid(
             config.sr_pool, [(ds.name, ss.root, ss.samples) for ds, ss in loaded]
         )
         if pool_check.status != "checked":
-            log(f"[yellow]warning:[/yellow] {pool_check.message}")
+            logging.getLogger(__name__).warning(pool_check.message)
 
     t = time.perf_counter()
     sr_context = prepare_sr_methods(config, cache.root, device, log)

@@ -83,9 +83,7 @@ def prepare_sr_methods(
             ctx.models[spec.label] = m.model_fingerprint(ctx.as_dict())
         if m.needs_preparation:
             scales = sr_scales(config, spec)
-            log(
-                f"preparing SR method {spec.label} for x{', x'.join(map(str, scales))} "
-                "(trained once, then cached)"
-            )
+            # whether it trains or loads cached weights is logged by the method itself
+            log(f"preparing SR method {spec.label} for x{', x'.join(map(str, scales))}")
             m.prepare(**ctx.as_dict(), scales=scales)
     return ctx
