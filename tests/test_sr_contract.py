@@ -61,6 +61,7 @@ def test_image_and_video_methods_share_one_base_and_option_names() -> None:
     assert isinstance(img, TrainedSR) and isinstance(vid, TrainedSR)
     values = {
         "checkpoint": None,
+        "checkpoint_options": None,
         "arch": None,
         "hparams": {},
         "full": False,
@@ -148,6 +149,9 @@ def test_capabilities_are_declared_on_the_specs() -> None:
     assert get_spec("glean").fixed_input and not get_spec("glean").any_scale
     others = [s for n, s in specs().items() if n not in ("metasr", "glean")]
     assert all(not s.any_scale and not s.fixed_input for s in others)
+    faces = {n for n, s in specs().items() if s.restoration_size}
+    assert faces == {"gfpgan", "codeformer"}
+    assert all(specs()[n].restoration_size == 512 and specs()[n].scales == (1,) for n in faces)
     assert all(s.window_multiple >= 1 for s in specs().values())
     assert get_method("glean").fixed_input and not get_method("edsr").fixed_input
     assert get_method("metasr").any_scale and not get_method("rdn").any_scale

@@ -51,6 +51,15 @@ SIGNATURES: dict[str, str] = {
     "body.N.body.M.body.3.conv_du.0, tail.0.0 (official)",
     "metasr": "SFENet1, RDBs, GFF, P2W.meta_block.0/2",
     "glean": "encoder.0.0.conv_first, generator.style_mapping, fusion_out, decoder (after generator. prefix)",
+    "swinir": "conv_first, patch_embed.norm, layers.N.residual_group.blocks.M.attn."
+    "relative_position_bias_table, norm, conv_after_body, upsample.0 | conv_up1",
+    "hat": "swinir keys + layers.N.residual_group.blocks.M.conv_block.cab.0, "
+    "layers.N.residual_group.overlap_attn.qkv",
+    "gfpgan": "conv_body_first, conv_body_down.N, condition_scale.N, stylegan_decoder.style_mlp, "
+    "stylegan_decoder.style_convs.N (GFPGANv1Clean)",
+    "codeformer": "encoder.blocks.N, quantize.embedding, generator.blocks.N, position_emb, "
+    "ft_layers.N.self_attn, idx_pred_layer, fuse_convs_dict.<size>",
+    "spynet": "basic_module.L.basic_module.K (a standalone SPyNet flow network)",
 }
 
 
@@ -184,6 +193,32 @@ def _from_meta(meta: dict[str, Any], sd: StateDict, path: Path) -> nn.Module:
     return model
 
 
+def is_spynet(sd: StateDict) -> bool:
+    """Whether ``sd`` is a standalone SPyNet (BasicSR ``spynet_sintel_final-*.pth`` or mmagic keys).
+
+    BasicSR: ``basic_module.L.basic_module.(2K).weight``; mmagic: ``...basic_module.K.conv.weight``;
+    both for 6 levels L, optionally with the ``mean``/``std`` buffers.
+    """
+    keys = [k for k in sd if k not in ("mean", "std")]
+    return (
+        bool(keys)
+        and all(k.startswith("basic_module.") for k in keys)
+        and any(k.startswith("basic_module.5.") for k in keys)
+        and not any(k.startswith("basic_module.6.") for k in keys)
+    )
+
+
+def _spynet(sd: StateDict, path: Path) -> nn.Module:
+    from srmer.sr.archs.spynet import SpyNet
+
+    model = SpyNet()
+    _load_strict(model, sd, path, "a standalone SPyNet")
+    model.arch_name = "spynet"  # type: ignore[assignment]
+    model.hparams = {}  # type: ignore[assignment]
+    model.scale = None  # type: ignore[assignment]  # a flow network, not an SR model
+    return model
+
+
 def detect_arch(sd: StateDict) -> tuple[str, dict[str, Any]] | None:
     """``(name, hparams)`` of the first registered spec recognising ``sd``, else ``None``."""
     for name, spec in specs().items():
@@ -196,8 +231,34 @@ def detect_arch(sd: StateDict) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
+def _build_with(name: str, scale: Any, hp: dict[str, Any], overrides: dict[str, Any], path: Path):
+    """Build ``name`` with the detected ``hp`` updated by the user's ``overrides``."""
+    from srmer.errors import did_you_mean
+
+    merged = {**hp, **overrides}
+    scale = merged.pop("scale", scale)
+    try:
+        model = get_spec(name).build(scale=scale, **merged)
+    except TypeError as exc:  # an override the architecture does not take
+        known = sorted({*hp, *get_spec(name).defaults, "scale"})
+        bad = next((k for k in overrides if f"'{k}'" in str(exc)), next(iter(overrides), ""))
+        raise SrmerError(
+            f"checkpoint {path}: {name} takes no hyper-parameter {bad!r} ({exc}); its detected "
+            f"hyper-parameters are {known}{did_you_mean(bad, known)}"
+        ) from None
+    except (ValueError, AssertionError, RuntimeError) as exc:
+        raise SrmerError(
+            f"checkpoint {path}: {name} cannot be built with the overrides {overrides} ({exc}); "
+            "fix or remove them"
+        ) from None
+    return scale, merged, model
+
+
 def load_checkpoint(
-    path: str | os.PathLike, trusted: bool = False, device: str | torch.device = "cpu"
+    path: str | os.PathLike,
+    trusted: bool = False,
+    device: str | torch.device = "cpu",
+    **hparams: Any,
 ) -> nn.Module:
     """Load an SR checkpoint of any supported format, detecting the architecture from its keys.
 
@@ -208,12 +269,22 @@ def load_checkpoint(
     trusted : bool
         Allow non-tensor Python objects in the file (runs pickle; only for files you trust).
     device : str or torch.device
+        Where the model goes.
+    **hparams
+        Hyper-parameters the keys cannot reveal, overriding what detection infers: EDSR's
+        ``res_scale`` (0.1 for the large model, 1.0 for the baseline: it scales activations, not
+        shapes), ``upscale``/``scale`` of a pixel-shuffle-direct head, ``img_range``,
+        ``window_size``... (``srmer list arch`` shows each architecture's). In a config:
+        ``checkpoint_options: {res_scale: 0.1}``. An override the architecture does not take, or
+        one that changes a tensor shape so the weights no longer fit, is a clear error.
 
     Returns
     -------
     torch.nn.Module
         In eval mode, with ``arch_name``, ``hparams`` and ``scale`` attributes; image models take and
-        return float RGB in [0, 1] ``(N,3,H,W)`` (0..255 weights are wrapped inside).
+        return float RGB in [0, 1] ``(N,3,H,W)`` (0..255 weights are wrapped inside). A standalone
+        SPyNet file (BasicSR's ``spynet_sintel_final-*.pth``, or mmagic's keys) gives the flow
+        network :class:`srmer.sr.archs.spynet.SpyNet` (``arch_name == "spynet"``, ``scale`` None).
 
     Raises
     ------
@@ -236,7 +307,13 @@ def load_checkpoint(
     if converter:
         info["converted_by"] = converter
     if "srmer" in info:
-        model = _from_meta(info["srmer"], sd, path)
+        meta = info["srmer"]
+        if hparams and "cascade" not in meta:
+            meta = {**meta, "hparams": {**meta.get("hparams", {}), **hparams}}
+            meta["scale"] = meta["hparams"].pop("scale", meta.get("scale"))
+        model = _from_meta(meta, sd, path)
+    elif is_spynet(sd):
+        model = _spynet(sd, path)
     else:
         found = detect_arch(sd)
         if found is None:
@@ -248,8 +325,15 @@ def load_checkpoint(
             )
         name, hp = found
         scale = hp.pop("scale")
-        model = _attach(get_spec(name).build(scale=scale, **hp), name, hp)
-        _load_strict(model, sd, path, f"{name} with {hp}")
+        if hparams:
+            scale, hp, model = _build_with(name, scale, hp, hparams, path)
+            model = _attach(model, name, hp)
+            _load_strict(
+                model, sd, path, f"{name} with {hp} (your overrides {hparams} change its shapes)"
+            )
+        else:
+            model = _attach(get_spec(name).build(scale=scale, **hp), name, hp)
+            _load_strict(model, sd, path, f"{name} with {hp}")
     model.checkpoint_info = info  # type: ignore[assignment]
     return model.to(device).eval()
 

@@ -66,7 +66,8 @@ def _run_tiled(
     """Run ``model`` on overlapping LR tiles and paste the centre of each output tile into ``out``.
 
     Each tile is enlarged by ``overlap`` LR pixels on every side that is not an image border; only the
-    output of the tile proper is kept. When ``overlap`` covers the model's receptive-field radius the
+    output of the tile proper is kept. For models with a ``window_size`` (SwinIR, HAT) ``tile`` and
+    ``overlap`` are rounded up to multiples of it, so every tile lies on the image's window grid. When ``overlap`` covers the model's receptive-field radius the
     result equals the untiled output (up to float rounding); models with global statistics (RCAN's
     channel attention) differ slightly. Input tiles are converted to float one at a time and output
     tiles are written into ``out`` as they come, so device memory is bounded by one tile and host
@@ -80,6 +81,12 @@ def _run_tiled(
         ``(n,sH,sW,3)`` uint8 or float32, written in place (see :func:`_store`).
     """
     h, w = frames.shape[1:3]
+    # Window-attention models (SwinIR, HAT) partition each input into windows from its origin:
+    # tiles whose origins and context sit on the image's window grid see the same windows as the
+    # whole image, so tile and overlap are rounded up to multiples of the window.
+    win = int(getattr(model, "window_size", 1) or 1)
+    tile = -(-tile // win) * win
+    overlap = -(-overlap // win) * win
     for y0 in range(0, h, tile):
         y1 = min(h, y0 + tile)
         ys, ye = max(0, y0 - overlap), min(h, y1 + overlap)

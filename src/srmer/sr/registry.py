@@ -37,6 +37,10 @@ ARCH_MODULES: tuple[str, ...] = (
     "srmer.sr.archs.rcan",
     "srmer.sr.archs.metasr",
     "srmer.sr.archs.glean",
+    "srmer.sr.archs.swinir",
+    "srmer.sr.archs.hat",
+    "srmer.sr.archs.gfpgan",
+    "srmer.sr.archs.codeformer",
     "srmer.sr.archs.edvr",
     "srmer.sr.archs.basicvsr",
     "srmer.sr.archs.iconvsr",
@@ -73,8 +77,13 @@ def _collect_specs() -> Iterator[tuple[str, ArchSpec, str]]:
             yield spec.name, spec, spec.description
 
 
-def _arch_factory(spec: ArchSpec, scale: int = 4, **hparams: Any) -> nn.Module:
-    return create(spec.name, scale, **hparams)
+def _arch_factory(spec: ArchSpec, scale: int | None = None, **hparams: Any) -> nn.Module:
+    return create(spec.name, _default_scale(spec) if scale is None else scale, **hparams)
+
+
+def _default_scale(spec: ArchSpec) -> int:
+    # x4, the factor of most published SR checkpoints; face restoration runs at x1
+    return 1 if spec.restoration_size else 4
 
 
 def _arch_options(spec: ArchSpec) -> tuple[dict[str, Any], bool]:
@@ -91,10 +100,10 @@ def _arch_options(spec: ArchSpec) -> tuple[dict[str, Any], bool]:
     return {**spec.defaults, **found}, more
 
 
-def _arch_validate(spec: ArchSpec, scale: int = 4, **hparams: Any) -> None:
+def _arch_validate(spec: ArchSpec, scale: int | None = None, **hparams: Any) -> None:
     # build on the meta device: every shape and keyword is checked, no weights are allocated
     with torch.device("meta"):
-        create(spec.name, scale, **hparams)
+        create(spec.name, _default_scale(spec) if scale is None else scale, **hparams)
 
 
 def _arch_info(spec: ArchSpec) -> dict[str, Any]:
@@ -178,6 +187,9 @@ def scale_support(name: str, scales: tuple[int, ...] = BENCH_SCALES) -> dict[int
 
 def scale_support_string(name: str, scales: tuple[int, ...] = BENCH_SCALES) -> str:
     """One line for ``srmer list``: ``"x2 native, x4 native, x8 cascade x4 -> x2, x16 cascade x4 -> x4"``."""
+    size = get_spec(name).restoration_size
+    if size:
+        return f"restores {size}x{size} faces at x1 (SR methods resize in and out: any factor)"
     return ", ".join(f"x{s} {how}" for s, how in scale_support(name, scales).items())
 
 

@@ -47,6 +47,10 @@ class ArchSpec:
     window_multiple : int
         Capability: LR sides given to the model (training patches) must be multiples of this
         (e.g. 4 for EDVR's three-level pyramid); 1 for no constraint.
+    restoration_size : int or None
+        Capability: a face-restoration model (GFPGAN, CodeFormer) that restores aligned faces of
+        this fixed side at scale 1; SR methods resize the LR face to it, restore, and resize the
+        result to the benchmark size. ``None`` for super-resolution models.
     """
 
     name: str
@@ -59,3 +63,4 @@ class ArchSpec:
     any_scale: bool = False
     fixed_input: bool = False
     window_multiple: int = 1
+    restoration_size: int | None = None
