@@ -629,6 +629,9 @@ def preflight(config: Config | FERConfig) -> None:
     if config.sr_pool is not None:
         _exists(config.sr_pool, "sr_pool", "give a folder of HR face images for SR training")
     for i, spec in enumerate(config.sr):
+        for opt in ("spynet_checkpoint",):
+            if spec.options.get(opt):
+                _exists(spec.options[opt], f"sr[{i}].{opt}", "fix the path to the weights file")
         ck = spec.options.get("checkpoint")
         if ck:
             for p in ck.values() if isinstance(ck, dict) else [ck]:

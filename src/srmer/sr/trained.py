@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 COMMON_OPTIONS: frozenset[str] = frozenset(
     {
         "checkpoint",  # path, or {scale: path} for image methods
+        "checkpoint_options",  # hyper-parameters the checkpoint's keys cannot reveal (res_scale...)
         "arch",  # registry name of the architecture (default: the method's)
         "hparams",  # architecture hyper-parameters
         "full",  # train the published configuration instead of the reduced CPU one
@@ -304,7 +305,10 @@ class TrainedSR(SRMethod):
             self._context.update(context)
         paths = self.checkpoint_paths()
         if paths:
-            return "checkpoint:" + files_fingerprint(paths)
+            over = self.options.get("checkpoint_options") or {}
+            return (
+                "checkpoint:" + files_fingerprint(paths) + (":" + fingerprint(over) if over else "")
+            )
         return "trained:" + fingerprint(self.training_key())
 
     # ---------------------------------------------------------------- checkpoints
@@ -328,7 +332,13 @@ class TrainedSR(SRMethod):
         from srmer.sr.checkpoint import load_checkpoint
         from srmer.sr.registry import Cascade
 
-        model = load_checkpoint(path)
+        overrides = self.options.get("checkpoint_options") or {}
+        if not isinstance(overrides, dict):
+            raise ConfigError(
+                f"SR method {self.name!r}: `checkpoint_options` must be a mapping of "
+                f"hyper-parameters (e.g. {{res_scale: 0.1}}), not {overrides!r}"
+            )
+        model = load_checkpoint(path, **overrides)
         if isinstance(model, Cascade):  # a cascade file: its stages carry the architecture
             names = [str(getattr(m, "arch_name", "")) for m in model.stages.values()]
         else:

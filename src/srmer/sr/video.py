@@ -46,7 +46,7 @@ import torch
 from torch import Tensor, nn
 
 from srmer.errors import ConfigError, SrmerError
-from srmer.sr.trained import TrainedSR
+from srmer.sr.trained import TrainedSR, files_fingerprint
 from srmer.train import Trainer, array_fingerprint, fingerprint, resolve_device, seeded
 
 log = logging.getLogger(__name__)
@@ -338,6 +338,8 @@ def train_video_sr(
     callback: Callable[[int, float], None] | None = None,
     ckpt_path: str | Path | None = None,
     save_every: int = 50,
+    fix_flow: int = 0,
+    init: str | None = None,
 ) -> nn.Module:
     """Train a video SR model on (LR chain, HR) clips from :func:`make_training_clips`.
 
@@ -345,8 +347,9 @@ def train_video_sr(
     rate (BasicVSR's setting). Random temporal crops of ``clip_len`` frames (mirrored when the clip is
     shorter), spatial crops of ``patch`` LR pixels, horizontal flips and time reversal.
 
-    Differences from the papers: no pretrained SPyNet (it is learned from the SR loss alone) and far
-    fewer iterations (the papers train 300k-600k). EDVR is trained as published: windows of
+    Differences from the papers: far fewer iterations (the papers train 300k-600k), and SPyNet starts
+    from random weights unless the caller loaded pretrained ones into ``model.spynet`` (the
+    methods' ``spynet_checkpoint:`` option; the papers always start from pretrained SPyNet). EDVR is trained as published: windows of
     ``num_frame`` frames (``clip_len`` is overridden), loss on the centre frame.
 
     Parameters
@@ -364,6 +367,13 @@ def train_video_sr(
     ckpt_path : path, optional
         :class:`srmer.train.Trainer` checkpoint, written every ``save_every`` steps and at the end;
         an existing one of the same training resumes (``docs/training.md``).
+    fix_flow : int
+        SPyNet is frozen for the first ``fix_flow`` steps, as BasicSR's recipes do with a pretrained
+        SPyNet (``fix_flow: 5000`` of 300k iterations for BasicVSR on REDS), then trained at 1/8 of
+        the learning rate.
+    init : str, optional
+        Fingerprint of weights loaded into ``model`` before training (e.g. a pretrained SPyNet), so
+        that training from them has its own cache and resume key.
 
     Returns
     -------
@@ -395,6 +405,7 @@ def train_video_sr(
             "patch": patch,
             "lr": lr,
             "seed": seed,
+            **({"fix_flow": int(fix_flow), "init": init} if fix_flow or init else {}),
         },
     )
     with seeded(seed, dev):
@@ -422,6 +433,9 @@ def train_video_sr(
             device=dev,
         )
         for step in trainer:
+            # frozen SPyNet: no gradient, so Adam leaves its weights (and moments) untouched
+            for p in spy:
+                p.requires_grad_(step >= fix_flow)
             x, y = _sample_batch(data, rng, batch, clip_len, patch, scale, multiple)
             x, y = x.to(dev), y.to(dev)
             if window_model:
@@ -500,7 +514,16 @@ class VideoSRMethod(TrainedSR):
         "lr": 2e-4,
     }
     kind_options: ClassVar[frozenset[str]] = frozenset(
-        {"strategy", "window", "overlap", "hr_size", "train_inputs", "clip_len"}
+        {
+            "strategy",
+            "window",
+            "overlap",
+            "hr_size",
+            "train_inputs",
+            "clip_len",
+            "spynet_checkpoint",
+            "fix_flow",
+        }
     )
     run_defaults: ClassVar[dict[str, Any]] = {
         "strategy": "pre",
@@ -516,9 +539,25 @@ class VideoSRMethod(TrainedSR):
         if self.options.get("strategy", self.run_defaults["strategy"]) not in ("pre", "post"):
             raise ConfigError(f"SR method {self.name!r}: strategy must be 'pre' or 'post'")
 
+    def fix_flow_steps(self) -> int:
+        """Initial steps with SPyNet frozen: ``fix_flow``, else BasicSR's share (5000 of 300k
+        iterations, 1/60 of the steps) when ``spynet_checkpoint`` is given, else 0."""
+        o = self.options
+        if o.get("fix_flow") is not None:
+            return int(o["fix_flow"])
+        if o.get("spynet_checkpoint"):
+            return round(int(self.train_options()["steps"]) / 60)
+        return 0
+
     def key_extras(self) -> dict[str, Any]:
         o = self.options
+        extra: dict[str, Any] = {}
+        if o.get("spynet_checkpoint"):
+            extra["spynet"] = files_fingerprint([str(o["spynet_checkpoint"])])
+        if o.get("spynet_checkpoint") or o.get("fix_flow"):
+            extra["fix_flow"] = self.fix_flow_steps()
         return {
+            **extra,
             "strategy": o.get("strategy", self.run_defaults["strategy"]),
             "hr_size": int(o.get("hr_size", self.run_defaults["hr_size"])),
             "train_inputs": [
@@ -569,6 +608,7 @@ class VideoSRMethod(TrainedSR):
             clips = self._clips()
             o = self.options
             model = self.build_model(opts["seed"])
+            init = self._load_spynet(model)
             data = make_training_clips(
                 clips,
                 int(o.get("hr_size", self.run_defaults["hr_size"])),
@@ -589,9 +629,34 @@ class VideoSRMethod(TrainedSR):
                 device=self._context.get("device", "auto"),
                 progress=bool(self._context.get("progress", True)),
                 ckpt_path=partial,
+                fix_flow=self.fix_flow_steps(),
+                init=init,
             )
 
         self.model = self.load_or_train(self.weights_path(scale), train)
+
+    def _load_spynet(self, model: nn.Module) -> str | None:
+        """Copy the ``spynet_checkpoint`` weights into ``model.spynet``; their fingerprint, or None."""
+        path = self.options.get("spynet_checkpoint")
+        if not path:
+            return None
+        from srmer.sr.checkpoint import load_checkpoint
+
+        if not isinstance(getattr(model, "spynet", None), nn.Module):
+            raise ConfigError(
+                f"SR method {self.name!r}: `spynet_checkpoint` is for architectures with a SPyNet "
+                f"(BasicVSR, IconVSR, BasicVSR++, RealBasicVSR); {self.arch_name} has none"
+            )
+        flow = load_checkpoint(path)
+        if getattr(flow, "arch_name", "") != "spynet":
+            raise ConfigError(
+                f"SR method {self.name!r}: spynet_checkpoint {path} holds a "
+                f"{getattr(flow, 'arch_name', '?')!r} model, not a standalone SPyNet (BasicSR's "
+                "spynet_sintel_final-*.pth or mmagic's SPyNet weights)"
+            )
+        model.spynet.load_state_dict(flow.state_dict())
+        log.info("SR method %s: SPyNet initialised from %s", self.name, path)
+        return files_fingerprint([str(path)])
 
     def upscale(self, clip: np.ndarray, size: int) -> np.ndarray:
         """``(T, h, w[, 3])`` uint8 -> ``(T, size, size[, 3])`` uint8 (see :func:`video_upscale`)."""
