@@ -411,7 +411,14 @@ def _describe_one(reg, kind: str, name: str) -> str:
         lines.append("  options: none")
     if row.get("more_options"):
         lines.append("    ... and the options of what it wraps (see its documentation)")
-    doc = inspect.getdoc(reg.get(name)) or ""
+    target = reg.get(name)
+    if not (inspect.isclass(target) or inspect.isfunction(target)):
+        # an architecture spec: its module's docstring describes the architecture
+        import sys
+
+        build = getattr(target, "build", None)
+        target = sys.modules.get(getattr(build, "__module__", ""), None)
+    doc = inspect.getdoc(target) or "" if target is not None else ""
     if doc:
         lines += ["", *[f"  {ln}" for ln in doc.splitlines()]]
     return "\n".join(lines)

@@ -439,6 +439,8 @@ class Config(RunPaths, BaseModel):
                 m = get_method(spec.name, **spec.kwargs())
             except SrmerError as err:
                 raise ValueError(f"`sr[{i}]` ({spec.label}): {err}") from None
+            if getattr(m, "requires_checkpoint", False) and not spec.options.get("checkpoint"):
+                raise ValueError(f"`sr[{i}]` ({spec.label}): {m.checkpoint_hint()}")
             if m.needs_preparation and self.sr_pool is None:
                 raise ValueError(
                     f"`sr[{i}]` ({spec.label}) needs training images or a checkpoint: set `sr_pool:` "

@@ -1,5 +1,6 @@
 """Learned image SR methods for the benchmark: ``srcnn``, ``srgan``, ``edsr``, ``esrgan``,
-``nesrganplus``, ``rdn``, ``realesrgan``, ``rcan``, ``metasr``, ``glean``.
+``nesrganplus``, ``rdn``, ``realesrgan``, ``rcan``, ``metasr``, ``glean``, ``swinir``, ``hat``
+(the face-restoration methods ``gfpgan`` and ``codeformer`` are in :mod:`srmer.sr.face_restoration`).
 
 Each method runs an srmer architecture frame by frame on the LR clip. They follow the contract of
 :class:`srmer.sr.trained.TrainedSR` (``docs/sr.md``, "The SR-method contract"). Options (config
@@ -503,6 +504,51 @@ class GLEANMethod(LearnedSR):
     }
 
 
+class SwinIRMethod(LearnedSR):
+    """SwinIR (Liang et al., ICCVW 2021): Swin-transformer SR.
+
+    Runs any SwinIR checkpoint (classical ``pixelshuffle``, lightweight ``pixelshuffledirect``,
+    real-world ``nearest+conv``; detected from the keys). Trained on the pool, it uses a reduced
+    CPU configuration (embed 30, two stages of two blocks, window 8, pixelshuffledirect) unless
+    ``full: true`` (SwinIR-M classical) or ``hparams`` say otherwise.
+    """
+
+    name = "swinir"
+    display_name = "SwinIR"
+    description = "SwinIR: shifted-window transformer SR (Liang et al. 2021), x2/x3/x4/x8"
+    arch = "swinir"
+    accepts = ("swinir*",)
+    train_hparams: ClassVar[dict[str, Any]] = {
+        "embed_dim": 30,
+        "depths": [2, 2],
+        "num_heads": [3, 3],
+        "window_size": 8,
+        "mlp_ratio": 2.0,
+        "upsampler": "pixelshuffledirect",
+    }
+
+
+class HATMethod(LearnedSR):
+    """HAT (Chen et al., CVPR 2023): hybrid attention transformer (channel attention + window
+    self-attention + overlapping cross-attention). Reduced CPU configuration when trained on the
+    pool (embed 30, one stage of two blocks, window 8) unless ``full: true`` (HAT x4)."""
+
+    name = "hat"
+    display_name = "HAT"
+    description = "HAT: hybrid attention transformer SR (Chen et al. 2023), x2/x3/x4"
+    arch = "hat"
+    accepts = ("hat*",)
+    train_hparams: ClassVar[dict[str, Any]] = {
+        "embed_dim": 30,
+        "depths": [2],
+        "num_heads": [3],
+        "window_size": 8,
+        "compress_ratio": 3,
+        "squeeze_factor": 10,
+        "num_feat": 32,
+    }
+
+
 METHOD_CLASSES = (
     SRCNNMethod,
     SRGANMethod,
@@ -514,6 +560,8 @@ METHOD_CLASSES = (
     RCANMethod,
     MetaSRMethod,
     GLEANMethod,
+    SwinIRMethod,
+    HATMethod,
 )
 
 
