@@ -25,6 +25,8 @@ LEARNED = [
     "rcan",
     "metasr",
     "glean",
+    "swinir",
+    "hat",
 ]
 
 

@@ -167,6 +167,12 @@ def test_face_restoration_needs_a_checkpoint_and_says_why(tmp_path):
     assert "field `sr[1]`" in msg and "needs `checkpoint:`" in msg and "FFHQ" in msg
     with pytest.raises(ConfigError, match="needs `checkpoint:`"):
         get_method("codeformer").upscale(_clip(), 32)
+    # training options would be silently ignored: refused, and not listed
+    with pytest.raises(ConfigError, match=r"unknown option\(s\) steps"):
+        get_method("gfpgan", checkpoint="x.pth", steps=10)
+    from srmer.sr.face_restoration import GFPGANMethod
+
+    assert "steps" not in GFPGANMethod.defaults and "checkpoint_options" in GFPGANMethod.defaults
 
 
 def test_a_face_checkpoint_of_another_family_is_refused(tmp_path):

@@ -49,8 +49,28 @@ class FaceRestorationSR(TrainedSR):
     run_defaults: ClassVar[dict[str, Any]] = {"batch": 1}
     output_neutral_options: ClassVar[frozenset[str]] = frozenset({"device", "batch"})
 
+    #: the common options that only shape training, which these methods do not do
+    training_only: ClassVar[frozenset[str]] = frozenset(
+        {"arch", "hparams", "full", "steps", "batch_size", "lr_patch", "lr", "seed"}
+    )
+
+    @classmethod
+    def option_defaults(cls) -> dict[str, Any]:
+        return {
+            k: v
+            for k, v in super().option_defaults().items()
+            if k not in cls.training_only and not str(v).startswith("alias of")
+        }
+
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        given = sorted(set(self.options) & self.training_only)
+        if given:
+            raise ConfigError(
+                f"SR method {self.name!r} is not trained here, so {', '.join(given)} would do "
+                f"nothing; give only checkpoint, checkpoint_options, device and "
+                f"{', '.join(sorted(self.kind_options))}"
+            )
         self.model: nn.Module | None = None
 
     @property  # type: ignore[override]
