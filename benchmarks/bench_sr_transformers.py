@@ -22,7 +22,6 @@ import math
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -32,9 +31,9 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sr import matmul_peak, time_model  # noqa: E402
+from bench_sr import matmul_peak, time_model
 
-import srmer.sr as sr  # noqa: E402
+import srmer.sr as sr
 
 #: name -> (arch, scale, LR side)
 MODELS = {
