@@ -107,27 +107,14 @@ class FaceRestorationSR(TrainedSR):
         Each frame is resized to the model's side (512) with MATLAB bicubic, restored, and resized
         to ``size``; grey clips are replicated to RGB and averaged back.
         """
-        from srmer.degrade import imresize
-        from srmer.sr.infer import upscale
+        from srmer.degrade import resize_clip
 
         model = self._load()
         side = int(getattr(model, "input_size", 512))
         clip = np.asarray(clip)
-        grey = clip.ndim == 3
-        rgb = np.repeat(clip[..., None], 3, axis=-1) if grey else clip
-        if rgb.shape[1:3] != (side, side):
-            rgb = imresize(rgb, size=side)
-        out = upscale(
-            model,
-            rgb,
-            batch=int(self.options.get("batch", self.run_defaults["batch"])),
-            device=self.options.get("device", self._context.get("device", "auto")),
-        )
-        if out.shape[1:3] != (size, size):
-            out = imresize(out, size=size)
-        if grey:
-            out = np.round(out.astype(np.float32).mean(-1)).astype(np.uint8)
-        return out
+        if clip.shape[1:3] != (side, side):
+            clip = resize_clip(clip, side)
+        return self.run_frames(model, clip, size)
 
 
 class GFPGANMethod(FaceRestorationSR):

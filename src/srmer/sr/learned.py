@@ -332,34 +332,16 @@ class LearnedSR(TrainedSR):
     # ---------------------------------------------------------------- inference
     def upscale(self, clip: np.ndarray, size: int) -> np.ndarray:
         """``(T,h,w[,3])`` uint8 LR clip -> ``(T,size,size[,3])`` uint8."""
-        from srmer.sr.infer import upscale
-
         clip = np.asarray(clip)
-        grey = clip.ndim == 3
-        rgb = np.repeat(clip[..., None], 3, axis=-1) if grey else clip
-        h, w = rgb.shape[1:3]
-        scale = size / h
+        h, w = clip.shape[1:3]
         fixed = self.fixed_input
         if fixed and (h != w or 2 ** round(math.log2(h)) != h):
             raise SrmerError(
                 f"SR method {self.name!r}: {self.arch_name} takes a fixed square power-of-two "
                 f"input, got {h}x{w} frames"
             )
-        model = self._model_for(scale, h if fixed else None)
-        out = upscale(
-            model,
-            rgb,
-            tile=self.options.get("tile"),
-            batch=int(self.options.get("batch", self.run_defaults["batch"])),
-            device=self.options.get("device", self._context.get("device", "auto")),
-        )
-        if out.shape[1:3] != (size, size):
-            from srmer.degrade import imresize
-
-            out = imresize(out, size=size)
-        if grey:
-            out = np.round(out.astype(np.float32).mean(-1)).astype(np.uint8)
-        return out
+        model = self._model_for(size / h, h if fixed else None)
+        return self.run_frames(model, clip, size, tile=self.options.get("tile"))
 
 
 class SRCNNMethod(LearnedSR):

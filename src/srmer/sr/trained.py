@@ -415,6 +415,44 @@ class TrainedSR(SRMethod):
         self._context.update(context)
         self._prepare_models([float(s) for s in (context.get("scales") or ())])
 
+    # ---------------------------------------------------------------- inference helpers
+    def run_frames(
+        self, model: nn.Module, clip: np.ndarray, size: int, tile: int | None = None
+    ) -> np.ndarray:
+        """Frames through an image ``model`` with the method's ``batch`` and ``device``.
+
+        Parameters
+        ----------
+        clip : ndarray
+            ``(T,h,w,3)`` RGB or ``(T,h,w)`` grey, uint8 (grey is replicated to RGB for the model
+            and averaged back).
+        size : int
+            Output side; outputs of another size are resized with MATLAB bicubic.
+
+        Returns
+        -------
+        ndarray
+            ``(T,size,size[,3])`` uint8.
+        """
+        from srmer.degrade import resize_clip
+        from srmer.sr.infer import upscale
+
+        clip = np.asarray(clip)
+        grey = clip.ndim == 3
+        rgb = np.repeat(clip[..., None], 3, axis=-1) if grey else clip
+        out = upscale(
+            model,
+            rgb,
+            tile=tile,
+            batch=int(self.options.get("batch", self.run_defaults.get("batch", 8))),
+            device=self.options.get("device", self._context.get("device", "auto")),
+        )
+        if out.shape[1:3] != (size, size):
+            out = resize_clip(out, size)
+        if grey:
+            out = np.round(out.astype(np.float32).mean(-1)).astype(np.uint8)
+        return out
+
     @abstractmethod
     def _prepare_models(self, scales: list[float]) -> None:
         """Load or train what :meth:`upscale` needs for ``scales`` (may be empty)."""
