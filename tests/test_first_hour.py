@@ -361,3 +361,26 @@ def test_fig4_draws_each_methods_own_hr_reference():
         matplotlib.axes.Axes.hlines = orig
     # one reference per MER method at its own HR score, not one line at their mean (0.6)
     assert sorted(c[0] for c in calls) == [0.4, 0.8]
+
+
+def test_the_table_is_never_truncated_in_a_pipe(two_runs, tmp_path, monkeypatch):
+    import io
+    import shutil
+
+    import pandas as pd
+    from rich.console import Console
+
+    import srmer.cli as cli
+
+    out, _, _ = two_runs
+    run = tmp_path / "wide"
+    shutil.copytree(out, run, ignore=shutil.ignore_patterns("cache", "report"))
+    res = pd.read_csv(run / "results.csv")
+    names = ["lbptop", "lbpsip", "lpqtop", "hog3d", "hogtop", "higotop", "ststnet", "dualinception"]
+    wide = pd.concat([res.assign(mer=m) for m in names], ignore_index=True)
+    wide.to_csv(run / "results.csv", index=False)
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=buf, width=80, soft_wrap=True))
+    cli._print_table(run)
+    text = buf.getvalue()
+    assert "Dual-Inception" in text and "Bicubic_restore" in text and "…" not in text

@@ -47,7 +47,7 @@ app.add_typer(sr_app, name="sr")
 app.add_typer(fer_app, name="fer")
 
 console = Console(soft_wrap=True)  # paths and tables are never broken across lines
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, log_path=False)  # no source positions in messages
 
 
 def _version(value: bool) -> None:
@@ -77,6 +77,7 @@ DEMO_DATA = Path("data/synthetic")
 def _print_table(run_dir: Path) -> None:
     """The run's Table II-shaped tables on stdout, as aligned text (Markdown/HTML are in files)."""
     import pandas as pd
+    from rich.measure import Measurement
 
     from srmer.bench.report import run_metric
     from srmer.bench.tables import METRIC_DISPLAY, panels, sr_mer_table, to_rich
@@ -88,7 +89,15 @@ def _print_table(run_dir: Path) -> None:
             str(results["protocol"].iloc[0]) if "protocol" in results.columns else "loso"
         )
         console.print(f"\n[bold]{title}[/bold]: {METRIC_DISPLAY[metric]} ({proto})")
-        console.print(to_rich(sr_mer_table(results, metric=metric, **sel)))
+        table = to_rich(sr_mer_table(results, metric=metric, **sel))
+        # at its natural width: a pipe or file (80 columns by default) must not truncate cells
+        need = Measurement.get(console, console.options.update(max_width=10_000), table).maximum
+        out = (
+            console
+            if need <= console.width
+            else Console(file=console.file, soft_wrap=True, width=need)
+        )
+        out.print(table)
     console.print(
         "underlined: best per row; bold: best average; †: best SR strategy at that resolution "
         "(the report marks the same)",
