@@ -143,6 +143,36 @@ class DatasetSpec(BaseModel):
         return v
 
 
+class MagnifySpec(BaseModel):
+    """Linear Eulerian motion magnification (Wu et al. 2012), :func:`srmer.video.magnify.magnify`."""
+
+    model_config = ConfigDict(extra="forbid")
+    #: amplification of the band-passed signal (0 = no change)
+    alpha: float = Field(10.0, ge=0)
+    #: spatial pyramid levels
+    levels: int = Field(4, ge=1, le=8)
+    #: temporal pass band, cycles per frame (or Hz when ``fps`` is given)
+    band: tuple[float, float] = (0.05, 0.4)
+    fps: float | None = Field(None, gt=0)
+    pyramid: Literal["laplacian", "gaussian"] = "laplacian"
+    filter: Literal["ideal", "iir"] = "ideal"
+    #: chroma attenuation of colour clips (1 = as luminance)
+    attenuation: float = Field(1.0, ge=0)
+    #: spatial cut-off wavelength in pixels of the paper's alpha limit (None: constant alpha)
+    lambda_c: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _band_order(self) -> MagnifySpec:
+        lo, hi = self.band
+        top = self.fps / 2 if self.fps else 0.5
+        if not 0 < lo < hi <= top:
+            raise ValueError(
+                f"`band`: {list(self.band)} must be 0 < low < high <= {top:g} "
+                f"({'Hz, half the frame rate' if self.fps else 'cycles per frame'})"
+            )
+        return self
+
+
 class PreprocessSpec(BaseModel):
     """How a raw clip becomes the HR clip: size, face crop and temporal normalisation."""
 
@@ -154,6 +184,11 @@ class PreprocessSpec(BaseModel):
     #: ``all`` frames onset..offset, or a fixed count by temporal interpolation (``temporal``)
     frames: Literal["all"] | int = "all"
     temporal: Literal["tim", "linear"] = "linear"
+    #: Eulerian motion magnification of the clip (none by default)
+    magnify: MagnifySpec | None = None
+    #: where magnification is applied: the HR clip before degradation (``hr``) or every clip the
+    #: recognisers see, after SR (``sr``: also the LR rows and the HR reference)
+    magnify_at: Literal["hr", "sr"] = "hr"
 
     @field_validator("frames", mode="before")
     @classmethod

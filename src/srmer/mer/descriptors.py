@@ -60,6 +60,7 @@ __all__ = [
     "LBPSIP",
     "LBPTOP",
     "LPQTOP",
+    "MDMO",
     "DescriptorMethod",
     "DescriptorSVM",
 ]
@@ -528,3 +529,38 @@ class HOG3D(DescriptorMethod):
 
     def describe(self, grey: np.ndarray) -> np.ndarray:
         return _describer("hog3d")(grey, **self.descriptor_params)
+
+
+class MDMO(DescriptorMethod):
+    """MDMO + SVM (Liu et al. 2016). Options: ``flow`` = ``farneback`` | ``tvl1``, ``bins`` = 8,
+    ``normalise`` = true, plus the classifier options. The 36 regions are the landmark-free
+    :func:`srmer.features.mdmo_regions` of the clip's frame size. See :func:`srmer.features.mdmo`."""
+
+    name = "mdmo"
+    display_name = "MDMO"
+    description = "Main directional mean optical flow in 36 face regions (Liu et al. 2016) + SVM"
+    citation = (
+        "Y.-J. Liu, J.-K. Zhang, W.-J. Yan, S.-J. Wang, G. Zhao, X. Fu, A main directional mean "
+        "optical flow feature for spontaneous micro-expression recognition, IEEE TAC 7(4), 2016"
+    )
+    descriptor_defaults: ClassVar[dict[str, Any]] = {
+        "flow": "farneback",
+        "bins": 8,
+        "normalise": True,
+    }
+
+    def check_descriptor(self, params: dict[str, Any]) -> dict[str, Any]:
+        from srmer.features._common import positive_int
+        from srmer.features.mdmo import FLOW_METHODS
+
+        if params["flow"] not in FLOW_METHODS:
+            raise DescriptorInputError(
+                f"flow={params['flow']!r}; use one of {', '.join(FLOW_METHODS)}"
+            )
+        params["bins"] = positive_int(params["bins"], "bins")
+        if not isinstance(params["normalise"], bool):
+            raise DescriptorInputError(f"normalise={params['normalise']!r}; use true or false")
+        return params
+
+    def describe(self, grey: np.ndarray) -> np.ndarray:
+        return _describer("mdmo")(grey, **self.descriptor_params)

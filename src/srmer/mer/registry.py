@@ -56,6 +56,7 @@ for _name, _target in {
     "hog3d": "srmer.mer.descriptors:HOG3D",
     "hogtop": "srmer.mer.descriptors:HOGTOP",
     "higotop": "srmer.mer.descriptors:HIGOTOP",
+    "mdmo": "srmer.mer.descriptors:MDMO",
     "ststnet": "srmer.mer.deep:STSTNetMER",
     "offapexnet": "srmer.mer.deep:OffApexNetMER",
     "dualinception": "srmer.mer.deep:DualInceptionMER",

@@ -170,7 +170,34 @@ def read_hr_clip(sample: Sample, preprocess: dict[str, Any]) -> np.ndarray:
             else temporal.linear_interpolate
         )
         clip = fn(clip, int(frames))
+    mag = preprocess.get("magnify")
+    if mag and preprocess.get("magnify_at", "hr") == "hr":
+        clip = magnify_clip(clip, mag)
     return clip
+
+
+def magnify_clip(clip: np.ndarray, options: dict[str, Any]) -> np.ndarray:
+    """``clip`` (T, S, S[, 3]) uint8 with Eulerian motion magnification (``preprocess.magnify``)."""
+    from srmer.video.magnify import magnify
+
+    opts = dict(options)
+    if opts.get("band") is not None:
+        opts["band"] = tuple(opts["band"])
+    return magnify(clip, **opts)
+
+
+def hr_params(preprocess: dict[str, Any]) -> dict[str, Any]:
+    """The preprocessing options that shape the HR clip (magnification only when applied to it)."""
+    if preprocess.get("magnify") and preprocess.get("magnify_at", "hr") == "hr":
+        return preprocess
+    return {k: v for k, v in preprocess.items() if k not in ("magnify", "magnify_at")}
+
+
+def sr_magnify(preprocess: dict[str, Any]) -> dict[str, Any] | None:
+    """The magnification applied to what the recognisers see (``magnify_at: sr``), else None."""
+    if preprocess.get("magnify") and preprocess.get("magnify_at", "hr") == "sr":
+        return preprocess["magnify"]
+    return None
 
 
 def degrade_clip(hr: np.ndarray, size: int, degradation: dict[str, Any], seed: int) -> np.ndarray:
@@ -212,7 +239,8 @@ def setting_keys(plan: ClipPlan, sample: Sample) -> dict[str, Any]:
     """Cache keys of every stage output of one clip (computed without touching the frames)."""
     from srmer.sr.methods import get_method_class
 
-    hr_key = make_key("hr", plan.preprocess, [clip_fingerprint(sample)], HR_VERSION)
+    hr_key = make_key("hr", hr_params(plan.preprocess), [clip_fingerprint(sample)], HR_VERSION)
+    mag = sr_magnify(plan.preprocess)
     seed = clip_seed(plan.seed, sample.key)
     keys: dict[str, Any] = {"hr": hr_key, "settings": {}}
     for st in plan.settings:
@@ -235,9 +263,10 @@ def setting_keys(plan: ClipPlan, sample: Sample) -> dict[str, Any]:
             if mer is None:
                 continue
             # only the options that shape the representation: changing the SVM's C keeps the descriptors
-            reprs[spec.label] = make_key(
-                "repr", {"name": mer.name, **mer.cache_params()}, [sr_key], mer.version
-            )
+            params = {"name": mer.name, **mer.cache_params()}
+            if mag:  # the recogniser sees the magnified clip
+                params["magnify"] = mag
+            reprs[spec.label] = make_key("repr", params, [sr_key], mer.version)
         keys["settings"][st.id] = {
             "lr": lr_key,
             "sr": sr_key,
@@ -260,7 +289,9 @@ def store_policy(plan: ClipPlan, stage: str, setting: Setting | None = None) -> 
         return False
     if stage == "hr":
         return (
-            bool(plan.preprocess.get("crop_faces")) or plan.preprocess.get("frames", "all") != "all"
+            bool(plan.preprocess.get("crop_faces"))
+            or plan.preprocess.get("frames", "all") != "all"
+            or bool(plan.preprocess.get("magnify"))
         )
     if stage == "lr":
         return plan.degradation["name"] != "bicubic"
@@ -339,6 +370,9 @@ class ClipStages:
 
 def _represent(mer, stages: ClipStages, st: Setting, sample: Sample) -> np.ndarray:
     sr = stages.sr(st)
+    mag = sr_magnify(stages.plan.preprocess)
+    if mag:
+        sr = stages.timed("magnify", magnify_clip, sr, mag)
     if getattr(mer, "needs_hr_pair", False):
         x = mer.represent_pair(sr, stages.hr(), sample.onset_index, sample.apex_index)
     else:
