@@ -71,6 +71,7 @@ def test_image_and_video_methods_share_one_base_and_option_names() -> None:
         "lr": 1e-4,
         "seed": 1,
         "device": "cpu",
+        "loss": {"pixel": 1.0, "motion": 0.1},
     }
     assert set(values) == COMMON_OPTIONS
     for name in ("edsr", "basicvsr"):

@@ -245,7 +245,7 @@ def test_prepare_from_pool_images_grouped_by_folder(tmp_path):
             p.parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(p), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
             paths.append(str(p))
-    from srmer.sr.video import _clips_from_images
+    from srmer.sr.trained import clips_from_images as _clips_from_images
 
     clips = _clips_from_images(paths)
     assert [c.shape for c in clips] == [(3, 32, 32, 3)] * 2

@@ -205,6 +205,49 @@ class _Sampler:
         return t(lrs), t(hrs)
 
 
+class _PairSampler:
+    """Aligned patches of two frames of one clip (its first frame and a later one), as float tensors.
+
+    ``clips`` is a list of ``(lr, hr)`` arrays of one clip's frames; both frames of a pair get the
+    same crop, flips and transposition, so the motion between them is the clip's own.
+    """
+
+    def __init__(
+        self, clips: list[tuple[np.ndarray, np.ndarray]], scale: int, patch: int, seed: int
+    ) -> None:
+        self.clips, self.scale = clips, scale
+        self.patch = min([patch] + [min(lr.shape[1], lr.shape[2]) for lr, _ in clips])
+        self.rng = np.random.default_rng(seed + 7_919)
+
+    def batch(self, n: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        p, s = self.patch, self.scale
+        out: list[list[np.ndarray]] = [[], [], [], []]
+        for _ in range(n):
+            lr, hr = self.clips[int(self.rng.integers(len(self.clips)))]
+            j = int(self.rng.integers(1, len(lr)))
+            y = int(self.rng.integers(0, lr.shape[1] - p + 1))
+            x = int(self.rng.integers(0, lr.shape[2] - p + 1))
+            crops = [
+                lr[0, y : y + p, x : x + p],
+                lr[j, y : y + p, x : x + p],
+                hr[0, y * s : (y + p) * s, x * s : (x + p) * s],
+                hr[j, y * s : (y + p) * s, x * s : (x + p) * s],
+            ]
+            if self.rng.random() < 0.5:
+                crops = [c[:, ::-1] for c in crops]
+            if self.rng.random() < 0.5:
+                crops = [c[::-1] for c in crops]
+            if self.rng.random() < 0.5:
+                crops = [c.transpose(1, 0, 2) for c in crops]
+            for k, c in enumerate(crops):
+                out[k].append(np.ascontiguousarray(c))
+
+        def t(arrs: list[np.ndarray]) -> Tensor:
+            return torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2).float() / 255.0
+
+        return t(out[0]), t(out[1]), t(out[2]), t(out[3])
+
+
 class _HRSets(list):
     """HR frame arrays of different sizes for one model (a cascade stage applied at several sizes)."""
 
@@ -262,6 +305,9 @@ def train_sr(
     device: str | torch.device = "auto",
     seed: int = 0,
     progress: bool = True,
+    loss: dict[str, float] | None = None,
+    motion_clips: Sequence[np.ndarray] | None = None,
+    flow: Any = None,
 ) -> TrainResult:
     """Train ``model`` in place on HR face frames.
 
@@ -297,11 +343,39 @@ def train_sr(
         Seeds patch sampling, degradations and (in a forked RNG, :func:`srmer.train.seeded`) the
         discriminator's and perceptual loss's initial weights; the caller's RNG is left untouched.
 
+    loss : dict, optional
+        Term weights ``{pixel, motion, strain}`` (:func:`srmer.sr.motion.parse_loss`; default the
+        pixel loss alone). ``pixel`` scales the L1 term of every phase; ``motion`` and ``strain``
+        add :class:`srmer.sr.motion.MotionLoss` on pairs of frames of ``motion_clips`` (the pixel
+        loss is then computed on those frames too). ``task`` needs labels and is trained per fold
+        (:mod:`srmer.mer.task_sr`), so it is refused here.
+    motion_clips : sequence of ndarray, optional
+        HR clips ``(T, H, W, 3)`` uint8, ``T >= 2``, with facial motion (e.g. the SR pool's folders,
+        :func:`srmer.sr.trained.clips_from_images`); needed by the motion and strain terms. Pairs
+        are the first frame and a random later frame of a clip, cropped alike.
+    flow : callable, optional
+        Flow estimator of the motion term (default :func:`srmer.sr.motion.hs_flow`); a module is
+        frozen.
+
     Returns
     -------
     TrainResult
         Loss history; the model holds the trained (EMA when ``use_ema``) weights, in eval mode.
     """
+    from srmer.sr.motion import LOSS_TERMS, MotionLoss, parse_loss
+
+    weights = parse_loss(loss)
+    if weights["task"]:
+        raise ConfigError(
+            "train_sr: the task loss needs labelled clips and is trained inside each fold "
+            "(srmer.mer.task_sr.train_task_sr); give train_sr pixel, motion and strain weights only"
+        )
+    moving = bool(weights["motion"] or weights["strain"])
+    if moving and not motion_clips:
+        raise ConfigError(
+            "train_sr: the motion/strain loss needs motion_clips (HR clips of at least 2 frames "
+            "with facial motion, e.g. the SR pool grouped by folder)"
+        )
     if recipe not in RECIPES:
         raise ConfigError(f"unknown training recipe {recipe!r}; choose one of {sorted(RECIPES)}")
     hr_sets = hr_images if isinstance(hr_images, _HRSets) else _HRSets([load_hr_images(hr_images)])
@@ -316,6 +390,15 @@ def train_sr(
             stage_sets = _HRSets(
                 hr if d == 1 else imresize(hr, size=(hr.shape[1] // d, hr.shape[2] // d))
                 for d in cascade_stage_sizes(model.order, int(key[1:]))
+            )
+            stage_clips = (
+                None
+                if not moving
+                else [
+                    c if d == 1 else imresize(c, size=(c.shape[1] // d, c.shape[2] // d))
+                    for d in cascade_stage_sizes(model.order, int(key[1:]))
+                    for c in motion_clips or []
+                ]
             )
             r = train_sr(
                 stage,
@@ -336,6 +419,9 @@ def train_sr(
                 device=device,
                 seed=seed,
                 progress=progress,
+                loss=weights,
+                motion_clips=stage_clips,
+                flow=flow,
             )
             result.history += [{**h, "stage": key} for h in r.history]
             result.steps += r.steps
@@ -351,6 +437,17 @@ def train_sr(
         for hr in hr_sets
     ]
     sampler = _Sampler(pairs, scale, fixed or lr_patch, seed)
+    pair_sampler = None
+    if moving:
+        clip_pairs = []
+        for c in motion_clips or []:
+            c = np.asarray(c)
+            if c.ndim != 4 or len(c) < 2 or c.shape[-1] != 3:
+                raise ConfigError(
+                    f"train_sr: a motion clip must be (T>=2, H, W, 3) uint8, got shape {c.shape}"
+                )
+            clip_pairs.append(make_pairs(c, scale, degradation, seed=seed, lr_size=fixed))
+        pair_sampler = _PairSampler(clip_pairs, scale, fixed or lr_patch, seed)
     dev = resolve_device(device)
     rec = RECIPES[recipe]
     use_gan = gan_steps > 0 and rec["gan"] > 0
@@ -371,6 +468,16 @@ def train_sr(
             "copies": copies,
             "ema_decay": ema_decay,
             "seed": seed,
+            # only when not the default: weights trained with the pixel loss keep their old key
+            **(
+                {
+                    "loss": weights,
+                    "motion_data": [array_fingerprint(np.asarray(c)) for c in motion_clips or []],
+                    "flow": _flow_key(flow),
+                }
+                if weights != LOSS_TERMS
+                else {}
+            ),
         },
     )
     params = [p for p in model.parameters() if p.requires_grad]
@@ -391,12 +498,18 @@ def train_sr(
             perc = RandomFeaturePerceptualLoss().to(dev)
             gan_loss = GANLoss(rec["gan_type"])
             modules["net_d"], optimizers["d"] = net_d, opt_d
+        motion_loss = None
+        if moving:
+            motion_loss = MotionLoss(weights["motion"], weights["strain"], flow=flow).to(dev)
+        generators = {"sampler": sampler.rng}
+        if pair_sampler is not None:
+            generators["pairs"] = pair_sampler.rng
         name = getattr(model, "arch_name", type(model).__name__)
         trainer = Trainer(
             total,
             modules=modules,
             optimizers=optimizers,
-            generators={"sampler": sampler.rng},
+            generators=generators,
             fingerprint=key,
             ckpt_path=ckpt_path,
             save_every=save_every,
@@ -412,11 +525,21 @@ def train_sr(
             phase_step, phase_len = (step - steps, gan_steps) if gan_phase else (step, steps)
             for g in opt_g.param_groups:
                 g["lr"] = _lr_at(phase_step, phase_len, lr)
-            lq, gt = sampler.batch(batch_size)
-            lq, gt = lq.to(dev), gt.to(dev)
-            sr = model(lq)
+            extra = None
+            if pair_sampler is not None and motion_loss is not None:
+                # half the batch is pairs of frames of one clip: the pixel loss sees all of them,
+                # the motion loss compares the pairs' flows
+                n = max(1, batch_size // 2)
+                la, lb, ga, gb = (t.to(dev) for t in pair_sampler.batch(n))
+                lq, gt = torch.cat((la, lb)), torch.cat((ga, gb))
+                sr = model(lq)
+                extra = motion_loss(sr[:n], sr[n:], ga, gb)
+            else:
+                lq, gt = sampler.batch(batch_size)
+                lq, gt = lq.to(dev), gt.to(dev)
+                sr = model(lq)
             l1 = F.l1_loss(sr, gt)
-            loss = l1
+            loss = weights["pixel"] * l1
             if gan_phase:
                 assert (
                     net_d is not None
@@ -428,10 +551,12 @@ def train_sr(
                 fake_logits = net_d(sr)
                 real_logits = net_d(gt) if gan_loss.gan_type == "ragan" else None
                 loss = (
-                    rec["l1"] * l1
+                    weights["pixel"] * rec["l1"] * l1
                     + rec["perceptual"] * perc(sr, gt)
                     + rec["gan"] * gan_loss.generator(fake_logits, real_logits)
                 )
+            if extra is not None:
+                loss = loss + extra
             opt_g.zero_grad(set_to_none=True)
             loss.backward()
             opt_g.step()
@@ -443,10 +568,10 @@ def train_sr(
                 opt_d.step()
             _ema_update(ema, model, step, ema_decay)
             l1v = l1.item()
-            trainer.log(
-                {"step": step, "phase": float(gan_phase), "l1": l1v, "loss": loss.item()},
-                status=f"l1={l1v:.4f}",
-            )
+            row = {"step": step, "phase": float(gan_phase), "l1": l1v, "loss": loss.item()}
+            if motion_loss is not None:
+                row.update(motion_loss.terms)
+            trainer.log(row, status=f"l1={l1v:.4f}")
     result.history = trainer.history
     result.steps = total
     result.seconds = time.perf_counter() - t0
@@ -454,6 +579,23 @@ def train_sr(
         model.load_state_dict(ema.state_dict())
     model.eval()
     return result
+
+
+def _flow_key(flow: Any) -> Any:
+    """What identifies the motion loss's flow estimator in a training fingerprint."""
+    if flow is None:
+        return "hs"
+    if isinstance(flow, nn.Module):
+        return {
+            **_model_key(flow),
+            "weights": fingerprint(
+                {
+                    k: array_fingerprint(v.detach().cpu().numpy())
+                    for k, v in flow.state_dict().items()
+                }
+            ),
+        }
+    return getattr(flow, "__qualname__", repr(flow))
 
 
 def _model_key(model: nn.Module) -> dict[str, Any]:

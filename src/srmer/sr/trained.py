@@ -56,6 +56,7 @@ COMMON_OPTIONS: frozenset[str] = frozenset(
         "lr",  # learning rate
         "seed",  # training seed (default: the run's seed)
         "device",  # "auto", "cpu", "cuda:0"...
+        "loss",  # term weights {pixel, motion, strain, task} (srmer.sr.motion.parse_loss)
     }
 )
 
@@ -125,6 +126,32 @@ def pool_fingerprint(pool: Any) -> str:
     return files_fingerprint([str(x) for x in items])
 
 
+def clips_from_images(paths: list[str] | list[Path], min_len: int = 2) -> list[np.ndarray]:
+    """Group pool images by folder into clips (frames sorted by name), centre-cropped square.
+
+    Returns
+    -------
+    list of ndarray
+        ``(T, S, S, 3)`` uint8 per folder of at least ``min_len`` frames.
+    """
+    from srmer.video.io import read_frames
+
+    groups: dict[str, list[Path]] = {}
+    for p in sorted(Path(p) for p in paths):
+        groups.setdefault(str(p.parent), []).append(p)
+    clips = []
+    for files in groups.values():
+        frames = read_frames(files)
+        side = min(frames.shape[1:3])
+        if frames.shape[1] != frames.shape[2]:
+            y0 = (frames.shape[1] - side) // 2
+            x0 = (frames.shape[2] - side) // 2
+            frames = frames[:, y0 : y0 + side, x0 : x0 + side]
+        if len(frames) >= min_len:
+            clips.append(frames)
+    return clips
+
+
 def _nonempty(value: Any) -> bool:
     if value is None:
         return False
@@ -187,8 +214,39 @@ class TrainedSR(SRMethod):
             )
         super().__init__(**options)
         self._context: dict[str, Any] = {}
+        if options.get("loss") is not None:
+            from srmer.sr.motion import parse_loss
+
+            parse_loss(options["loss"], self.name)
+            if self.fold_dependent and not callable(getattr(self, "model_for", None)):
+                raise ConfigError(
+                    f"SR method {self.name!r}: the task loss fine-tunes an image SR network per "
+                    "fold (srmer.mer.task_sr); it is not available for this method. Use loss "
+                    "terms pixel, motion and strain, or an image SR method (srcnn, edsr, ...)"
+                )
 
     # ---------------------------------------------------------------- configuration
+    def loss_weights(self) -> dict[str, float]:
+        """The ``loss`` option as ``{pixel, motion, strain, task}`` weights (defaults filled in)."""
+        from srmer.sr.motion import parse_loss
+
+        return parse_loss(self.options.get("loss"), self.name)
+
+    def pool_loss(self) -> dict[str, float] | None:
+        """The weights of the training on the SR pool, or ``None`` for the pixel loss alone.
+
+        ``task`` is trained per fold, not on the pool: a method whose only other term is ``task``
+        trains on the pool exactly as its pixel-loss twin does (the same cached weights), and
+        fine-tunes them per fold (:mod:`srmer.mer.task_sr`).
+        """
+        w = {**self.loss_weights(), "task": 0.0}
+        return None if not (w["motion"] or w["strain"]) else w
+
+    @property
+    def fold_dependent(self) -> bool:
+        """Whether the method is trained inside each fold (a ``task`` loss term: it uses labels)."""
+        return self.loss_weights()["task"] > 0
+
     @property  # type: ignore[override]
     def needs_preparation(self) -> bool:
         """Without a checkpoint the method trains (once) in :meth:`prepare`."""
@@ -263,6 +321,8 @@ class TrainedSR(SRMethod):
             "train": self.train_options(),
             "extras": self.key_extras(),
             "pool": self.pool_fingerprint(),
+            # only when given: weights trained with the pixel loss keep their old key and cache
+            **({"loss": self.pool_loss()} if self.pool_loss() else {}),
             **where,
         }
 
@@ -399,6 +459,34 @@ class TrainedSR(SRMethod):
             p.unlink(missing_ok=True)
         return model
 
+    def pool_clips(self) -> list[np.ndarray]:
+        """The SR pool as HR clips ``(T, H, W, 3)`` uint8 (``pool_clips``, or ``pool_images``
+        grouped by folder, :func:`clips_from_images`), for the video methods and the motion loss.
+
+        Raises
+        ------
+        ConfigError
+            No pool, or no folder of at least 2 frames in it.
+        """
+        src = self._pool_source()
+        if src is None:
+            raise self._no_pool()
+        kind, pool = src
+        if kind == "clips":
+            return [np.asarray(c) for c in pool]
+        if isinstance(pool, np.ndarray):
+            return [pool] if pool.ndim == 4 else [pool[None]]
+        if isinstance(pool, str | os.PathLike):
+            root = Path(pool)
+            pool = sorted(str(q) for q in root.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES)
+        clips = clips_from_images(list(pool))
+        if not clips:
+            raise ConfigError(
+                f"SR method {self.name!r}: the SR pool has no training clips (a clip is a folder "
+                "of at least 2 frames of one identity); give `checkpoint:` or such a pool"
+            )
+        return clips
+
     # ---------------------------------------------------------------- preparation
     def prepare(self, **context: Any) -> None:
         """Remember the context; load the checkpoint or train (or load cached) models now.
@@ -463,6 +551,7 @@ __all__ = [
     "COMMON_OPTIONS",
     "TrainedSR",
     "canonical_options",
+    "clips_from_images",
     "files_fingerprint",
     "pool_fingerprint",
 ]

@@ -340,6 +340,7 @@ def train_video_sr(
     save_every: int = 50,
     fix_flow: int = 0,
     init: str | None = None,
+    loss: dict[str, float] | None = None,
 ) -> nn.Module:
     """Train a video SR model on (LR chain, HR) clips from :func:`make_training_clips`.
 
@@ -374,6 +375,11 @@ def train_video_sr(
     init : str, optional
         Fingerprint of weights loaded into ``model`` before training (e.g. a pretrained SPyNet), so
         that training from them has its own cache and resume key.
+    loss : dict, optional
+        Term weights ``{pixel, motion, strain}`` (:func:`srmer.sr.motion.parse_loss`): ``pixel``
+        scales the Charbonnier loss; ``motion``/``strain`` add :class:`srmer.sr.motion.MotionLoss`
+        between the first output frame and every later one, against the HR frames'. Refused for
+        window models (EDVR outputs one frame per window).
 
     Returns
     -------
@@ -381,10 +387,23 @@ def train_video_sr(
         The trained model (in eval mode, on the CPU).
     """
     from srmer.sr.checkpoint import model_meta
+    from srmer.sr.motion import LOSS_TERMS, MotionLoss, parse_loss
 
+    weights = parse_loss(loss)
     dev = resolve_device(device)
     rng = np.random.default_rng(seed)
     window_model = callable(getattr(model, "sr_clip", None))
+    moving = bool(weights["motion"] or weights["strain"])
+    if weights["task"]:
+        raise ConfigError(
+            "train_video_sr: the task loss is trained inside each fold (srmer.mer.task_sr); "
+            "give pixel, motion and strain weights only"
+        )
+    if moving and window_model:
+        raise ConfigError(
+            f"{type(model).__name__} restores one frame per window, so it has no SR frame pair "
+            "for the motion loss; drop loss.motion/loss.strain for it"
+        )
     if window_model:
         clip_len = int(model.num_frame)
     multiple = _size_multiple(model)
@@ -406,6 +425,7 @@ def train_video_sr(
             "lr": lr,
             "seed": seed,
             **({"fix_flow": int(fix_flow), "init": init} if fix_flow or init else {}),
+            **({"loss": weights} if weights != LOSS_TERMS else {}),
         },
     )
     with seeded(seed, dev):
@@ -432,6 +452,7 @@ def train_video_sr(
             description=f"training {getattr(model, 'arch_name', 'video SR')} x{scale}",
             device=dev,
         )
+        motion_loss = MotionLoss(weights["motion"], weights["strain"]).to(dev) if moving else None
         for step in trainer:
             # frozen SPyNet: no gradient, so Adam leaves its weights (and moments) untouched
             for p in spy:
@@ -439,9 +460,19 @@ def train_video_sr(
             x, y = _sample_batch(data, rng, batch, clip_len, patch, scale, multiple)
             x, y = x.to(dev), y.to(dev)
             if window_model:
-                loss = charbonnier_loss(model(x), y[:, model.center_frame_idx])
+                total = charbonnier_loss(model(x), y[:, model.center_frame_idx])
             else:
-                loss = charbonnier_loss(model(x), y)
+                out = model(x)
+                total = weights["pixel"] * charbonnier_loss(out, y)
+                if moving:
+                    # first frame against every later one, as the recognisers' onset -> frame flow
+                    t = out.shape[1]
+                    first = out[:, :1].expand(-1, t - 1, -1, -1, -1).reshape(-1, *out.shape[2:])
+                    later = out[:, 1:].reshape(-1, *out.shape[2:])
+                    hr0 = y[:, :1].expand(-1, t - 1, -1, -1, -1).reshape(-1, *y.shape[2:])
+                    hr1 = y[:, 1:].reshape(-1, *y.shape[2:])
+                    total = total + motion_loss(first, later, hr0, hr1)
+            loss = total
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -451,26 +482,6 @@ def train_video_sr(
             if callback is not None:
                 callback(step, value)
     return model.cpu().eval()
-
-
-def _clips_from_images(paths: Sequence[str | Path], min_len: int = 2) -> list[np.ndarray]:
-    """Group pool images by folder into pseudo-clips (sorted by name)."""
-    from srmer.video.io import read_frames
-
-    groups: dict[str, list[Path]] = {}
-    for p in sorted(Path(p) for p in paths):
-        groups.setdefault(str(p.parent), []).append(p)
-    clips = []
-    for files in groups.values():
-        frames = read_frames(files)
-        side = min(frames.shape[1:3])
-        if frames.shape[1] != frames.shape[2]:
-            y0 = (frames.shape[1] - side) // 2
-            x0 = (frames.shape[2] - side) // 2
-            frames = frames[:, y0 : y0 + side, x0 : x0 + side]
-        if len(frames) >= min_len:
-            clips.append(frames)
-    return clips
 
 
 # ------------------------------------------------------------------------------ benchmark methods
@@ -571,30 +582,6 @@ class VideoSRMethod(TrainedSR):
 
         return create(self.arch_name, 4, seed=seed, **self.hparams(training=True))
 
-    def _clips(self) -> list[np.ndarray]:
-        src = self._pool_source()
-        if src is None:
-            raise self._no_pool()
-        kind, pool = src
-        if kind == "clips":
-            return [np.asarray(c) for c in pool]
-        if isinstance(pool, np.ndarray):
-            return [pool] if pool.ndim == 4 else [pool[None]]
-        if isinstance(pool, str | Path):
-            root = Path(pool)
-            pool = sorted(
-                str(q)
-                for q in root.rglob("*")
-                if q.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp")
-            )
-        clips = _clips_from_images(list(pool))
-        if not clips:
-            raise ConfigError(
-                f"SR method {self.name!r}: the SR pool has no training clips (a clip is a folder "
-                "of at least 2 frames of one identity); give `checkpoint:` or such a pool"
-            )
-        return clips
-
     def _prepare_models(self, scales: list[float]) -> None:
         if self.model is not None:
             return
@@ -605,7 +592,7 @@ class VideoSRMethod(TrainedSR):
         scale = 4  # the published factor; smaller inputs follow the "pre"/"post" strategy
 
         def train(partial: Path) -> nn.Module:
-            clips = self._clips()
+            clips = self.pool_clips()
             o = self.options
             model = self.build_model(opts["seed"])
             init = self._load_spynet(model)

@@ -605,6 +605,7 @@ def generate_sr_pool(
     seed: int = 0,
     max_amplitude: float = 3.0,
     texture: float = DEFAULT_TEXTURE,
+    moving: bool = False,
 ) -> Path:
     """Write frames of identities that are not evaluation subjects, for training SR models.
 
@@ -624,6 +625,14 @@ def generate_sr_pool(
         with random head pose, blink and noise, so the pool covers the appearance of expressive frames.
     texture : float
         Skin texture contrast multiplier; keep it equal to the evaluation set's.
+    moving : bool
+        Write each identity's frames as one *moving clip* instead of unrelated expressive frames:
+        one random action-unit combination whose amplitude rises from 0 to a peak in
+        ``(max_amplitude / 2, max_amplitude]`` and falls back (a raised cosine over the frames,
+        onset -> apex -> offset), under a slow head drift of up to 0.5 px and frame noise. This is
+        the facial motion that the motion loss of SR trained for recognition learns to keep
+        (``loss: {motion: ...}``, :mod:`srmer.sr.motion`). ``False`` (default) writes the same bytes
+        as before this option existed.
 
     Returns
     -------
@@ -648,6 +657,11 @@ def generate_sr_pool(
         keys.append(list(ident.key))
         rng = identity_rng(seed, POOL, 10_000 + i)
         k = size / 256.0
+        if moving:
+            _write_moving_pool_clip(
+                pool / f"id{i:03d}", ident, rng, frames_per_identity, max_amplitude * k, k
+            )
+            continue
         for f in range(frames_per_identity):
             n_au = int(rng.integers(0, 3))
             aus = tuple(int(a) for a in rng.choice(aus_all, n_au, replace=False))
@@ -663,10 +677,33 @@ def generate_sr_pool(
                 rng=rng,
             )
             write_image(pool / f"id{i:03d}" / f"frame_{f:03d}.png", frame)
-    (pool / "pool_meta.json").write_text(
-        json.dumps({"seed": seed, "size": size, "identities": keys})
-    )
+    meta = {"seed": seed, "size": size, "identities": keys, **({"moving": True} if moving else {})}
+    (pool / "pool_meta.json").write_text(json.dumps(meta))
     return pool
+
+
+def _write_moving_pool_clip(
+    folder: Path, ident, rng: np.random.Generator, n: int, peak_px: float, k: float
+) -> None:
+    """One identity's onset -> apex -> offset clip of ``n`` frames (see ``generate_sr_pool``)."""
+    from srmer.data.synthetic.clip import AU_BUMPS
+
+    aus_all = sorted(AU_BUMPS)
+    aus = tuple(int(a) for a in rng.choice(aus_all, int(rng.integers(1, 3)), replace=False))
+    field_ = au_field(ident, aus)
+    peak = rng.uniform(0.5, 1.0) * peak_px
+    drift = rng.normal(0, 0.25, 2) * k
+    t = np.linspace(0.0, 1.0, max(n, 2))[:n]
+    for f, tf in enumerate(t):
+        frame = render_frame(
+            ident,
+            field_,
+            peak * 0.5 * (1 - np.cos(2 * np.pi * tf)),
+            shift=drift * tf,
+            noise_sigma=2.0,
+            rng=rng,
+        )
+        write_image(folder / f"frame_{f:03d}.png", frame)
 
 
 def sr_pool_paths(pool_dir: str | Path) -> list[Path]:
