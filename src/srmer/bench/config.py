@@ -482,6 +482,12 @@ class Config(RunPaths, BaseModel):
                     "to a folder of HR faces of identities not in the evaluation data, or give "
                     "`checkpoint:`"
                 )
+            if getattr(m, "fold_dependent", False) and self.preprocess.frames == "all":
+                raise ValueError(
+                    f"`sr[{i}]` ({spec.label}): task-driven SR (loss.task) is fine-tuned inside "
+                    "each fold on the clips themselves, which must then have one length: set "
+                    "`preprocess.frames:` to a number of frames (e.g. 16, with `temporal: tim`)"
+                )
         for i, spec in enumerate(self.mer):
             try:
                 create_mer(spec.name, **spec.kwargs())

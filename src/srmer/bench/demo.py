@@ -3,7 +3,9 @@
 * ``grid`` (``configs/demo.yaml``): Zhou et al.'s grid on a synthetic CASME II-layout dataset;
 * ``composite`` (``configs/composite_demo.yaml``): the MEGC 2019 composite protocol on synthetic
   CASME II, SAMM and SMIC-HS layouts;
-* ``cross_dataset`` (``configs/cross_dataset_demo.yaml``): every ordered pair of those three.
+* ``cross_dataset`` (``configs/cross_dataset_demo.yaml``): every ordered pair of those three;
+* ``joint`` (``configs/joint_demo.yaml``): SR trained for recognition (micro-motion and task-driven
+  losses) against its pixel-loss twin and bicubic, on the grid's dataset and a pool of moving clips.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ DEMO_DATASET = {
     "subject_difficulty": 0.3,
 }
 DEMO_POOL = {"n_identities": 12, "frames_per_identity": 12, "seed": 0}
+#: the joint demo's pool: each identity's frames are one onset -> apex -> offset clip, at the
+#: demo's HR size (128)
+DEMO_MOVING_POOL = {**DEMO_POOL, "moving": True, "size": 128}
 #: the composite / cross-dataset demos' data: 4 subjects of each database layout
 DEMO_COMPOSITE = {"n_subjects": 4, "clips_per_subject": 6, "n_frames": 16, "seed": 0}
 
@@ -32,6 +37,7 @@ DEMOS = {
     "grid": "demo.yaml",
     "composite": "composite_demo.yaml",
     "cross_dataset": "cross_dataset_demo.yaml",
+    "joint": "joint_demo.yaml",
 }
 PACKAGE_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -61,17 +67,18 @@ def ensure_demo_data(data: Path, console=None, which: str = "grid") -> tuple[Pat
 
     data = Path(data)
     data.mkdir(parents=True, exist_ok=True)
-    pool = data / "sr_pool"
-    if which == "grid":
+    pool = data / ("sr_pool_moving" if which == "joint" else "sr_pool")
+    if which in ("grid", "joint"):
         root = data / "casme2"
         make = lambda tmp: synthetic.generate(tmp, **DEMO_DATASET)  # noqa: E731
     else:
         root = data / "composite"
         make = lambda tmp: synthetic.generate_composite(tmp, **DEMO_COMPOSITE)  # noqa: E731
     todo = [(root, make, "the synthetic dataset")]
-    if which == "grid":  # the other demos train no SR model
+    if which in ("grid", "joint"):  # the other demos train no SR model
+        opts = DEMO_MOVING_POOL if which == "joint" else DEMO_POOL
         todo.append(
-            (pool, lambda tmp: synthetic.generate_sr_pool(tmp, **DEMO_POOL), "the SR training pool")
+            (pool, lambda tmp: synthetic.generate_sr_pool(tmp, **opts), "the SR training pool")
         )
     for target, build, what in todo:
         if target.exists():
@@ -94,9 +101,9 @@ def demo_config(which: str, data: Path) -> dict[str, Any]:
         raise ConfigError(f"unknown demo {which!r}; choose one of: {', '.join(DEMOS)}")
     raw = yaml.safe_load((PACKAGE_CONFIGS / DEMOS[which]).read_text())
     data = Path(data)
-    if which == "grid":
+    if which in ("grid", "joint"):
         raw["datasets"][0]["root"] = str(data / "casme2")
-        raw["sr_pool"] = str(data / "sr_pool")
+        raw["sr_pool"] = str(data / ("sr_pool_moving" if which == "joint" else "sr_pool"))
     elif which == "composite":
         raw["datasets"][0]["root"] = str(data / "composite")
         raw["datasets"][0]["options"]["list"] = str(data / "composite" / LIST_FILE)

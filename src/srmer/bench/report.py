@@ -615,6 +615,7 @@ def write_report(
         md.extend([f"_{n}_", ""])
 
     # Does SR help?
+    twins = _twins(cfg)
     toc.append(("sr-help", "Does SR help?"))
     body.append('<h2 id="sr-help">Does SR help?</h2>')
     md.extend(["## Does SR help?", ""])
@@ -631,6 +632,12 @@ def write_report(
         "difference is reliable when its interval excludes 0 and its corrected p value is below "
         "alpha; when none is, the power statement below says how large a difference the run "
         "could have detected. (srmer's documentation, docs/statistics.md, explains each test.)"
+        + (
+            " SR trained for recognition is also compared with its twin trained with the pixel "
+            "loss alone (baseline " + ", ".join(f"{b} for {a}" for a, b in twins.items()) + ")."
+            if twins
+            else ""
+        )
     )
     body.append(_p(explain))
     md.extend([explain, ""])
@@ -638,7 +645,9 @@ def write_report(
         (int(r), "none") for r in res.loc[reference_mask(res), "resolution"].astype(int).unique()
     }
     comps = (
-        sr_comparisons(run.predictions, metric, opts, reference=refs, panels_=stat_panels)
+        sr_comparisons(
+            run.predictions, metric, opts, reference=refs, panels_=stat_panels, twins=twins
+        )
         if run.predictions is not None
         else pd.DataFrame()
     )
@@ -819,6 +828,16 @@ _METRIC_MEANING = {
     "uar": "unweighted average recall = mean of the per-class recalls",
     "uf1": "unweighted F1 = mean of the per-class F1 scores, counts pooled over folds",
 }
+
+
+def _twins(cfg: dict) -> dict[str, str]:
+    """SR label -> its pixel-loss twin's label, from the run's config (none when unreadable)."""
+    from srmer.bench.statistics import sr_twins
+
+    try:
+        return sr_twins(cfg.get("sr") or [])
+    except Exception:  # an old or hand-edited config must not stop the report
+        return {}
 
 
 def _config(run: RunData) -> dict:

@@ -15,7 +15,7 @@ as they must be when every method sees the same subjects.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,8 +185,58 @@ def mean_interval(
 
 
 # -------------------------------------------------------------------------------- comparisons
-def _pairs(panel: Panel) -> Iterator[tuple[tuple, tuple]]:
-    """(SR cell, baseline cell) pairs: each SR method against none and bicubic, same res and MER."""
+#: options that make an SR entry "trained for recognition" (its twin has none of them)
+RECOGNITION_OPTIONS = (
+    "loss",
+    "task_mode",
+    "task_steps",
+    "task_lr",
+    "task_batch",
+    "task_epochs",
+    "label",
+)
+
+
+def sr_twins(sr_entries: Iterable[Any]) -> dict[str, str]:
+    """Each SR entry trained with a recognition loss -> its pixel-loss twin's label.
+
+    The twin is the entry of the same method with the same options except the loss and the
+    task-driven options (:data:`RECOGNITION_OPTIONS`) and no non-pixel loss term itself, e.g.
+    ``{name: srcnn, steps: 300, loss: {pixel: 1, motion: 0.1}}`` -> ``{name: srcnn, steps: 300}``.
+
+    Parameters
+    ----------
+    sr_entries : iterable
+        The config's ``sr:`` entries (names, mappings or :class:`~srmer.bench.config.MethodSpec`).
+
+    Returns
+    -------
+    dict
+        SR label -> twin label (entries without a twin in the run are left out).
+    """
+    from srmer.bench.config import MethodSpec
+
+    specs = [e if isinstance(e, MethodSpec) else MethodSpec.model_validate(e) for e in sr_entries]
+
+    def plain(spec: MethodSpec) -> bool:
+        loss = spec.options.get("loss") or {}
+        return not any(float(v) for k, v in loss.items() if k != "pixel")
+
+    def core(spec: MethodSpec) -> str:
+        rest = {k: v for k, v in spec.options.items() if k not in RECOGNITION_OPTIONS}
+        return repr((spec.name, sorted(rest.items(), key=lambda kv: kv[0])))
+
+    twins_of = {core(s): s.label for s in specs if plain(s)}
+    return {
+        s.label: twins_of[core(s)]
+        for s in specs
+        if not plain(s) and core(s) in twins_of and twins_of[core(s)] != s.label
+    }
+
+
+def _pairs(panel: Panel, twins: dict[str, str] | None = None) -> Iterator[tuple[tuple, tuple]]:
+    """(SR cell, baseline cell) pairs, same resolution and MER: each SR method against none and
+    bicubic, and each SR method trained for recognition against its pixel-loss twin (``twins``)."""
     by = {}
     for res, sr, mer in panel.cells:
         by.setdefault((res, mer), []).append(sr)
@@ -198,6 +248,10 @@ def _pairs(panel: Panel) -> Iterator[tuple[tuple, tuple]]:
                 if sr in ("none", base):
                     continue
                 yield (res, sr, mer), (res, base, mer)
+        for sr in srs:
+            twin = (twins or {}).get(sr)
+            if twin in srs:
+                yield (res, sr, mer), (res, twin, mer)
 
 
 def _paired(panel: Panel, a: tuple, b: tuple, metric: str, opts: StatsOptions) -> dict | None:
@@ -296,8 +350,10 @@ def sr_comparisons(
     opts: StatsOptions | None = None,
     reference: set | None = None,
     panels_: list[Panel] | None = None,
+    twins: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Each SR method against ``none`` and ``bicubic`` on the same clips, per panel.
+    """Each SR method against ``none`` and ``bicubic`` (and its pixel-loss twin) on the same clips,
+    per panel.
 
     Parameters
     ----------
@@ -311,6 +367,9 @@ def sr_comparisons(
     panels_ : list of Panel, optional
         :func:`panels` of ``predictions`` with the same ``opts``, when the caller already has them
         (the report draws its error bars from the same resamples).
+    twins : dict, optional
+        SR label -> label of its pixel-loss twin (:func:`sr_twins`): those pairs are compared too
+        (``baseline`` is then the twin's label).
 
     Returns
     -------
@@ -328,7 +387,7 @@ def sr_comparisons(
     rows = []
     for panel in panels_ if panels_ is not None else panels(predictions, opts):
         start = len(rows)
-        for a, b in _pairs(panel):
+        for a, b in _pairs(panel, twins):
             if (a[0], a[1]) in reference or (b[0], b[1]) in reference:
                 continue
             stats_ab = _paired(panel, a, b, metric, opts)

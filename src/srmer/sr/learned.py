@@ -51,6 +51,18 @@ log = logging.getLogger(__name__)
 
 _INFER_ONLY = ("device", "tile", "batch")
 
+#: options of the task-driven training inside each fold (a ``task`` term in ``loss``;
+#: :mod:`srmer.mer.task_sr`) and their defaults: the form (``frozen`` recogniser trained first on
+#: the fold's HR clips, or ``joint`` end-to-end training), SR fine-tuning steps, learning rate and
+#: batch (pairs of onset and apex frames), and the frozen recogniser's epochs
+TASK_DEFAULTS: dict[str, Any] = {
+    "task_mode": "frozen",
+    "task_steps": 200,
+    "task_lr": 1e-4,
+    "task_batch": 8,
+    "task_epochs": 60,
+}
+
 #: registry names of the RRDBNet family (ESRGAN, Real-ESRGAN weights are all RRDBNet files;
 #: ``load_checkpoint`` detects them as ``rrdbnet``, srmer-saved files keep their own name)
 RRDBNET_FAMILY: tuple[str, ...] = ("rrdbnet", "esrgan", "realesrgan*")
@@ -91,9 +103,14 @@ class LearnedSR(TrainedSR):
         "lr": 2e-4,
     }
     kind_options: ClassVar[frozenset[str]] = frozenset(
-        {"gan_steps", "tile", "batch", "train_scales"}
+        {"gan_steps", "tile", "batch", "train_scales", *TASK_DEFAULTS}
     )
-    run_defaults: ClassVar[dict[str, Any]] = {"tile": None, "batch": 8, "train_scales": None}
+    run_defaults: ClassVar[dict[str, Any]] = {
+        "tile": None,
+        "batch": 8,
+        "train_scales": None,
+        **TASK_DEFAULTS,
+    }
 
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
@@ -106,6 +123,33 @@ class LearnedSR(TrainedSR):
         self._models: dict[Any, nn.Module] = {}
         if self.options.get("train_scales") is not None:
             self.options["train_scales"] = self._check_train_scales(self.options["train_scales"])
+        self._check_task_options()
+
+    def _check_task_options(self) -> None:
+        given = sorted(k for k in TASK_DEFAULTS if k in self.options)
+        if given and not self.fold_dependent:
+            raise ConfigError(
+                f"SR method {self.name!r}: {', '.join(given)} only apply to task-driven SR; add a "
+                "task term to loss (e.g. loss: {pixel: 1.0, task: 0.1}) or drop them"
+            )
+        mode = self.options.get("task_mode", TASK_DEFAULTS["task_mode"])
+        if mode not in ("frozen", "joint"):
+            raise ConfigError(
+                f"SR method {self.name!r}: task_mode must be frozen or joint, got {mode!r}"
+            )
+        for k in ("task_steps", "task_batch", "task_epochs"):
+            v = self.options.get(k, TASK_DEFAULTS[k])
+            if (
+                not isinstance(v, int)
+                or isinstance(v, bool)
+                or v < (0 if k == "task_epochs" else 1)
+            ):
+                raise ConfigError(
+                    f"SR method {self.name!r}: {k} must be a positive integer, got {v!r}"
+                )
+        v = self.options.get("task_lr", TASK_DEFAULTS["task_lr"])
+        if not isinstance(v, int | float) or isinstance(v, bool) or not v > 0:
+            raise ConfigError(f"SR method {self.name!r}: task_lr must be a number > 0, got {v!r}")
 
     def _check_train_scales(self, value: Any) -> list[int]:
         # sorted and de-duplicated: the option's spelling must not change the cache key, and the
@@ -243,6 +287,8 @@ class LearnedSR(TrainedSR):
         """Train ``model`` at ``scale`` for ``steps`` with this method's recipe on the SR pool."""
         from srmer.sr.train import train_sr
 
+        loss = self.pool_loss()
+        moving = bool(loss and (loss["motion"] or loss["strain"]))
         train_sr(
             model,
             self._pool(),
@@ -258,6 +304,8 @@ class LearnedSR(TrainedSR):
             device=self._context.get("device", "auto"),
             seed=opts["seed"],
             progress=bool(self._context.get("progress", True)),
+            loss=loss,
+            motion_clips=self.pool_clips() if moving else None,
         )
 
     def _train_multi(self, factors: list[int], lr_size: int | None) -> nn.Module:
@@ -304,6 +352,12 @@ class LearnedSR(TrainedSR):
         if s0 >= scale or s0 <= 1:
             return model
         return _Repeat(model, math.ceil(math.log(scale) / math.log(s0) - 1e-9))
+
+    def model_for(self, scale: float, lr_size: int | None = None) -> nn.Module:
+        """The network that :meth:`upscale` runs for factor ``scale`` (loaded, cached or trained
+        on the pool now), e.g. the starting point of task-driven fine-tuning
+        (:mod:`srmer.mer.task_sr`). ``lr_size`` is the LR side (fixed-input architectures)."""
+        return self._model_for(float(scale), lr_size)
 
     def _model_for(self, scale: float, lr_size: int | None) -> nn.Module:
         factors = self.options.get("train_scales")

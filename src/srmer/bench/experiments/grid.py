@@ -299,6 +299,7 @@ def run_grid(
                             len(pool.classes),
                             config.seed,
                             str(cache.root / "net_checkpoints"),
+                            sr_context.as_dict(),
                         )
                     )
                     where.append((st, spec, task))

@@ -105,15 +105,37 @@ def mer_method(spec: MethodSpec):
     )
 
 
-def cell_mer(spec: MethodSpec, sr: MethodSpec | None):
+def fold_dependent(sr: MethodSpec | None) -> bool:
+    """Whether an SR entry is trained inside each fold (a ``task`` loss term: it uses labels), so
+    the clip stage keeps its LR clip and the fold stage super-resolves (:mod:`srmer.mer.task_sr`)."""
+    if sr is None or sr.name in ("none", "bicubic"):
+        return False
+    from srmer.sr.methods import get_method
+
+    return bool(
+        _memo(
+            {"kind": "fold_dependent", "spec": sr.model_dump(mode="json")},
+            lambda: getattr(get_method(sr.name, **sr.kwargs()), "fold_dependent", False),
+        )
+    )
+
+
+def cell_mer(spec: MethodSpec, sr: MethodSpec | None, context: dict[str, Any] | None = None):
     """The MER method that runs in a (setting, MER) cell, or ``None`` when the pair cannot run.
 
     Feature-level SR methods (``kind == "feature"``, e.g. ``fsr``) do not restore clips for the MER
     method: they wrap it (LR descriptors mapped towards HR ones inside each fold). Methods they cannot
-    wrap (networks) have no cell under them.
+    wrap (networks) have no cell under them. Task-driven SR methods (:func:`fold_dependent`) wrap
+    it too: the fold stage fine-tunes the SR network per fold, then runs the MER method on its
+    output (``context`` is the run's SR context, needed there).
     """
     from srmer.sr.methods import get_method, get_method_class
 
+    if fold_dependent(sr):
+        from srmer.mer.task_sr import TaskSRMER
+
+        assert sr is not None
+        return TaskSRMER(mer_method(spec), sr.name, sr.kwargs(), context)
     if sr is None or get_method_class(sr.name).kind != "feature":
         return mer_method(spec)
 
@@ -355,8 +377,8 @@ class ClipStages:
                 )
             return self._lr[k["lr"]]
 
-        if st.sr.name == "none":
-            return lr()
+        if st.sr.name == "none" or fold_dependent(st.sr):
+            return lr()  # task-driven SR runs in the fold stage, on the LR clip
         if self._sr is None or self._sr[0] != k["sr"]:
             clip = self._get(
                 "sr",
@@ -394,7 +416,7 @@ def clip_job(args: tuple[ClipPlan, Sample]) -> ClipResult:
     try:
         for st in plan.settings:
             k = keys["settings"][st.id]
-            has_sr_output = not (st.is_reference or st.sr.name == "none")
+            has_sr_output = not (st.is_reference or st.sr.name == "none" or fold_dependent(st.sr))
             if has_sr_output:
                 hit = cache.load("quality", k["quality"], expect=("meta",))
                 if hit is None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from srmer.bench.cache import make_key
 from srmer.bench.config import MethodSpec
-from srmer.bench.stages.clip import cell_mer
+from srmer.bench.stages.clip import cell_mer, fold_dependent
 
 #: version of the fold stage; bump when its predictions change
 FOLD_VERSION = 2
@@ -40,6 +40,8 @@ class FoldJob:
     checkpoints: str = ""
     #: the pool rows of X (sorted)
     rows: np.ndarray | None = None
+    #: the run's SR context (task-driven SR fine-tunes its pool-trained weights per fold)
+    sr_context: dict | None = None
 
     @classmethod
     def of_task(
@@ -53,6 +55,7 @@ class FoldJob:
         n_classes: int,
         seed: int,
         checkpoints: str = "",
+        sr_context: dict | None = None,
     ) -> FoldJob:
         """A job holding only the pool rows the task's splits use (a cross-dataset pair does not
         carry the third database), with the splits re-indexed into them."""
@@ -70,6 +73,7 @@ class FoldJob:
             seed,
             checkpoints,
             rows,
+            sr_context if fold_dependent(sr) else None,
         )
 
     @property
@@ -99,6 +103,12 @@ class FoldJob:
                 "mer": self.mer.model_dump(mode="json"),
                 "sr": self.sr.model_dump(mode="json") if self.sr is not None else None,
                 "seed": self.seed,
+                # task-driven SR starts from the pool-trained weights: they enter the key
+                **(
+                    {"sr_weights": self.sr_context.get("models", {}).get(self.sr.label, "")}
+                    if self.sr_context and self.sr is not None
+                    else {}
+                ),
             },
             [
                 hashlib.sha256(np.ascontiguousarray(self.X).tobytes()).hexdigest(),
@@ -115,7 +125,7 @@ def fold_job(job: FoldJob) -> np.ndarray:
     """Predictions ``(M,)`` int of one cell's tested rows, in the order of :attr:`FoldJob.tested`."""
     from srmer.eval.protocol import predict_splits
 
-    mer = cell_mer(job.mer, job.sr)
+    mer = cell_mer(job.mer, job.sr, job.sr_context)
 
     def make():
         est = mer.estimator(job.n_classes, job.seed)
