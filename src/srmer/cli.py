@@ -248,7 +248,8 @@ def demo(
         typer.Argument(
             metavar="[DEMO]",
             help="grid (Zhou et al.'s grid, configs/demo.yaml), composite (the MEGC 2019 "
-            "composite protocol) or cross_dataset (train on one database, test on another).",
+            "composite protocol), cross_dataset (train on one database, test on another) or "
+            "joint (SR trained for recognition against its pixel-loss twin).",
         ),
     ] = "grid",
     data: Annotated[
@@ -267,6 +268,8 @@ def demo(
         srmer demo composite       # configs/composite_demo.yaml
 
         srmer demo cross_dataset   # configs/cross_dataset_demo.yaml
+
+        srmer demo joint           # configs/joint_demo.yaml
     """
     from srmer.bench.config import parse_config
     from srmer.bench.demo import DEMOS, demo_config, ensure_demo_data
@@ -544,6 +547,13 @@ def data_generate(
     seed: Annotated[
         int, typer.Option(help="Random seed (the same seed writes the same data).")
     ] = 0,
+    moving: Annotated[
+        bool,
+        typer.Option(
+            help="sr_pool only: each identity's frames form one onset-apex-offset clip (for the "
+            "motion loss of SR trained for recognition)."
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic dataset in an official layout (the data `srmer demo` uses; docs/synthetic.md).
 
@@ -554,6 +564,8 @@ def data_generate(
         srmer data generate composite data/my_composite --subjects 4
 
         srmer data generate sr_pool data/my_pool --subjects 12 --frames 12
+
+        srmer data generate sr_pool data/moving_pool --moving --size 128
     """
     from srmer.data import synthetic
 
@@ -564,6 +576,8 @@ def data_generate(
         )
     if out.exists() and any(out.iterdir()):
         raise SrmerError(f"{out} already exists and is not empty; give a new folder")
+    if moving and layout != "sr_pool":
+        raise SrmerError("--moving is for the sr_pool layout only")
     if layout == "composite":
         root = synthetic.generate_composite(
             out, n_subjects=subjects, clips_per_subject=clips, n_frames=frames, size=size, seed=seed
@@ -574,7 +588,12 @@ def data_generate(
         )
     elif layout == "sr_pool":
         root = synthetic.generate_sr_pool(
-            out, n_identities=subjects, frames_per_identity=frames, size=size, seed=seed
+            out,
+            n_identities=subjects,
+            frames_per_identity=frames,
+            size=size,
+            seed=seed,
+            moving=moving,
         )
     else:
         root = synthetic.generate(

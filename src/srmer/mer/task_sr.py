@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -185,6 +186,7 @@ class TaskSREstimator(ClassifierMixin, BaseEstimator):
         lr_pairs: np.ndarray,
         hr_pairs: np.ndarray,
         y: np.ndarray,
+        cache_dir: str | None = None,
     ) -> dict[str, list[float]]:
         """Fine-tune ``model`` in place with the pixel and task losses on training rows.
 
@@ -199,16 +201,20 @@ class TaskSREstimator(ClassifierMixin, BaseEstimator):
             ``(N, 2, S, S[, 3])`` uint8 the same frames at the HR size.
         y : ndarray
             ``(N,)`` int labels in ``[0, n_classes)``.
+        cache_dir : str, optional
+            Where this fine-tuning checkpoints (:class:`srmer.train.Trainer`), in a file named by
+            its key (options, starting weights, training rows, seed): a finished one is loaded
+            instead of training again (the fold's other MER methods reuse it), a partial one is
+            resumed.
 
         Returns
         -------
         dict
-            ``{"pixel": [...], "task": [...]}`` per step (unweighted), and ``"recogniser"``: the
-            final training loss of the frozen recogniser (``frozen`` mode).
+            ``{"pixel": [...], "task": [...]}`` per step (unweighted).
         """
         from srmer.mer.nets import create_net
         from srmer.sr.motion import parse_loss
-        from srmer.train import Trainer, fingerprint, resolve_device, seeded
+        from srmer.train import Trainer, array_fingerprint, fingerprint, resolve_device, seeded
 
         opts = self._options()
         w = parse_loss(self.sr_options.get("loss"), self.sr_name)
@@ -218,49 +224,43 @@ class TaskSREstimator(ClassifierMixin, BaseEstimator):
         lr_on, lr_ap = _to_tensor(lr_pairs[:, 0]), _to_tensor(lr_pairs[:, 1])
         hr_on, hr_ap = _to_tensor(hr_pairs[:, 0]), _to_tensor(hr_pairs[:, 1])
         yt = torch.as_tensor(np.asarray(y), dtype=torch.long)
-        history: dict[str, list[float]] = {"pixel": [], "task": []}
+        frozen = opts["task_mode"] == "frozen"
+        key = fingerprint(
+            {k: v for k, v in self.sr_options.items() if k not in ("label", "device")},
+            {k: array_fingerprint(v) for k, v in model.state_dict().items()},
+            [array_fingerprint(lr_pairs), array_fingerprint(hr_pairs), array_fingerprint(yt)],
+            self.seed,
+            self.n_classes,
+        )
         with seeded(self.seed, dev) as gen:
             rec = create_net("ststnet", self.n_classes, input_size=28, in_channels=3).to(dev)
             model.to(dev).train()
             batch = min(int(opts["task_batch"]), n)
-            if opts["task_mode"] == "frozen":
-                # the recogniser of the fold's HR training clips, then frozen
-                with torch.no_grad():
-                    xin = flow_inputs(hr_on.to(dev), hr_ap.to(dev))
-                ropt = torch.optim.Adam(rec.parameters(), lr=1e-3)
-                rec.train()
-                for _ in range(int(opts["task_epochs"])):
-                    perm = torch.randperm(n, generator=gen)
-                    for i in range(0, n, batch):
-                        idx = perm[i : i + batch]
-                        loss = F.cross_entropy(rec(xin[idx]), yt[idx].to(dev))
-                        ropt.zero_grad(set_to_none=True)
-                        loss.backward()
-                        ropt.step()
-                history["recogniser"] = [float(loss.detach())]
-                rec.eval().requires_grad_(False)
-                params = [p for p in model.parameters() if p.requires_grad]
-                opt = torch.optim.Adam(params, lr=float(opts["task_lr"]))
-                modules = {"sr": model}
-            else:
-                params = [p for p in model.parameters() if p.requires_grad]
-                opt = torch.optim.Adam(
-                    [
-                        {"params": params, "lr": float(opts["task_lr"])},
-                        {"params": rec.parameters(), "lr": 1e-3},
-                    ]
-                )
-                rec.train()
-                modules = {"sr": model, "recogniser": rec}
+            params = [p for p in model.parameters() if p.requires_grad]
+            groups = [{"params": params, "lr": float(opts["task_lr"])}]
+            if not frozen:
+                groups.append({"params": list(rec.parameters()), "lr": 1e-3})
+            opt = torch.optim.Adam(groups)
             trainer = Trainer(
                 int(opts["task_steps"]),
-                modules=modules,
+                modules={"sr": model, "recogniser": rec},
                 optimizers={"opt": opt},
                 generators={"batches": gen},
-                fingerprint=fingerprint({"task_sr": self.sr_options, "seed": self.seed}),
+                fingerprint=key,
+                ckpt_path=(
+                    Path(cache_dir) / "task_sr" / f"{self.sr_name}-{key[:24]}.pt"
+                    if cache_dir
+                    else None
+                ),
                 description=f"task-driven {self.sr_name} ({opts['task_mode']})",
                 device=dev,
             )
+            if frozen and trainer.resume() == 0:
+                self._train_recogniser(rec, hr_on.to(dev), hr_ap.to(dev), yt.to(dev), batch, gen)
+            if frozen:
+                rec.eval().requires_grad_(False)
+            else:
+                rec.train()
             for _step in trainer:
                 idx = torch.randint(0, n, (batch,), generator=gen)
                 lq = torch.cat((lr_on[idx], lr_ap[idx])).to(dev)
@@ -273,18 +273,40 @@ class TaskSREstimator(ClassifierMixin, BaseEstimator):
                 labels = yt[idx].to(dev)
                 task = F.cross_entropy(rec(xin), labels)
                 loss = w["pixel"] * pixel + w["task"] * task
-                if opts["task_mode"] == "joint":
+                if not frozen:
                     # the recogniser also learns from the SR output at its full rate; the SR
                     # network gets only the weighted task gradient
                     loss = loss + F.cross_entropy(rec(xin.detach()), labels)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                history["pixel"].append(float(pixel.detach()))
-                history["task"].append(float(task.detach()))
-                trainer.log({"pixel": history["pixel"][-1], "task": history["task"][-1]})
+                trainer.log({"pixel": float(pixel.detach()), "task": float(task.detach())})
         model.cpu().eval()
-        return history
+        return {k: [float(r[k]) for r in trainer.history] for k in ("pixel", "task")}
+
+    def _train_recogniser(
+        self,
+        rec: torch.nn.Module,
+        hr_on: Tensor,
+        hr_ap: Tensor,
+        y: Tensor,
+        batch: int,
+        gen: torch.Generator,
+    ) -> None:
+        """``frozen`` mode: train the recogniser on the fold's HR training clips first."""
+        with torch.no_grad():
+            xin = flow_inputs(hr_on, hr_ap)
+        ropt = torch.optim.Adam(rec.parameters(), lr=1e-3)
+        rec.train()
+        n = len(y)
+        for _ in range(int(self._options()["task_epochs"])):
+            perm = torch.randperm(n, generator=gen)
+            for i in range(0, n, batch):
+                idx = perm[i : i + batch]
+                loss = F.cross_entropy(rec(xin[idx]), y[idx])
+                ropt.zero_grad(set_to_none=True)
+                loss.backward()
+                ropt.step()
 
     # ------------------------------------------------------------------ sklearn interface
     def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None):
@@ -309,7 +331,9 @@ class TaskSREstimator(ClassifierMixin, BaseEstimator):
         hr_pairs = np.stack([row["hr"] for row in rows])
         if not np.isfinite(hr_pairs).all():
             raise ConfigError("task-driven SR: a training row has no HR frames")
-        self.history_ = self.fine_tune(model, lr_pairs, hr_pairs.astype(np.uint8), y)
+        self.history_ = self.fine_tune(
+            model, lr_pairs, hr_pairs.astype(np.uint8), y, self.sr_context.get("cache_dir")
+        )
         self.model_ = model
         reps = self._represent(method, rows)
         self.clf_ = self.base.estimator(self.n_classes, self.seed)
