@@ -1,6 +1,6 @@
 """SR trained for recognition on the embedded default: the joint demo over several seeds.
 
-Runs ``configs/joint_demo.yaml`` (bicubic, SRCNN with the pixel loss, + motion loss, + task loss
+Runs ``configs/joint_demo.yaml`` (bicubic, EDSR with the pixel loss, + motion loss, + task loss
 frozen / joint; LBP-TOP and STSTNet; 16, 32, 64 px; LOSO on the synthetic CASME II-layout data)
 once per seed, then prints, in Markdown:
 
@@ -33,7 +33,7 @@ from srmer.bench.config import parse_config
 from srmer.bench.demo import demo_config, ensure_demo_data
 from srmer.bench.runner import run
 
-VARIANTS = ("bicubic", "srcnn_pixel", "srcnn_motion", "srcnn_task_frozen", "srcnn_task_joint")
+VARIANTS = ("bicubic", "edsr_pixel", "edsr_motion", "edsr_task_frozen", "edsr_task_joint")
 
 
 def _machine() -> str:
@@ -91,7 +91,7 @@ def main() -> None:
 
     if comps:
         c = pd.concat(comps)
-        c = c[c["sr"].isin(VARIANTS[2:]) | (c["sr"] == "srcnn_pixel")]
+        c = c[c["sr"].isin(VARIANTS[2:]) | (c["sr"] == "edsr_pixel")]
         print(
             "\n### Paired comparisons (WAR difference, paired subject-bootstrap 95% CI, Holm p)\n"
         )

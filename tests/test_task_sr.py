@@ -246,3 +246,28 @@ def test_the_grid_runs_task_driven_sr_per_fold_and_compares_it_with_its_twin(tmp
     # a warm re-run recomputes nothing: the same predictions
     again = srmer.run(cfg, output=tmp_path / "run2", quiet=True)
     pd.testing.assert_frame_equal(res.predictions, again.predictions)
+
+
+def test_a_flow_network_gets_only_its_onset_and_apex_frames_restored(context, monkeypatch):
+    from srmer.sr.trained import TrainedSR
+
+    X, y = _rows()
+    est = TaskSREstimator(
+        "srcnn",
+        {"steps": 2, "batch_size": 2, "lr_patch": 8, "loss": TASK, "task_steps": 1,
+         "task_epochs": 1},
+        context,
+        create_mer("ststnet", epochs=1, batch_size=4),
+        3,
+    )  # fmt: skip
+    lengths = []
+    real = TrainedSR.run_frames
+
+    def spy(self, model, clip, size, tile=None):
+        lengths.append(len(clip))
+        return real(self, model, clip, size, tile)
+
+    monkeypatch.setattr(TrainedSR, "run_frames", spy)
+    est.fit(X[:9], y[:9])
+    assert set(lengths) == {2}
+    assert est.predict(X[9:]).shape == (3,)

@@ -33,6 +33,9 @@ class MERMethod(ABC):
     citation: ClassVar[str] = ""
     #: "descriptor" (fixed-length vector + SVM) or "network" (trained on flow images / sequences)
     kind: ClassVar[str] = "descriptor"
+    #: which frames ``represent`` reads: ``"all"``, or ``"onset_apex"`` (the flow networks), so a
+    #: caller that must restore frames first (task-driven SR) restores only those
+    reads_frames: ClassVar[str] = "all"
     #: bump when ``represent`` changes its output, so cached representations are recomputed
     version: ClassVar[int] = 1
 

@@ -345,9 +345,15 @@ class TaskSREstimator(ClassifierMixin, BaseEstimator):
 
     def _represent(self, method, rows: list[dict[str, Any]]) -> np.ndarray:
         out = []
+        pair = getattr(self.base, "reads_frames", "all") == "onset_apex"
         for row in rows:
-            sr = method.run_frames(self.model_, row["lr"], row["size"])
-            out.append(np.asarray(self.base.represent(sr, row["onset"], row["apex"]), np.float32))
+            on, ap = row["onset"], row["apex"]
+            if pair:  # a flow network reads two frames: restore only those
+                sr = method.run_frames(self.model_, row["lr"][[on, ap]], row["size"])
+                on, ap = 0, 1
+            else:
+                sr = method.run_frames(self.model_, row["lr"], row["size"])
+            out.append(np.asarray(self.base.represent(sr, on, ap), np.float32))
         return np.stack(out)
 
     def sr_clips(self, X: np.ndarray) -> list[np.ndarray]:
