@@ -67,7 +67,7 @@ TASK_MODES = ("frozen", "joint")
 _HEADER = 8
 
 
-def flow_inputs(onset: Tensor, apex: Tensor, size: int = 28) -> Tensor:
+def flow_inputs(onset: Tensor, apex: Tensor, size: int = 28, work: int = 56) -> Tensor:
     """Differentiable STSTNet inputs: u, v and optical strain from ``onset`` to ``apex``.
 
     Parameters
@@ -76,12 +76,21 @@ def flow_inputs(onset: Tensor, apex: Tensor, size: int = 28) -> Tensor:
         ``(N, 3, H, W)`` float RGB in [0, 1].
     size : int
         Side of the output maps.
+    work : int
+        Frames larger than this are area-averaged to ``work x work`` before the flow. The
+        benchmark's flow images are computed at the frames' own size and then shrunk to 28x28;
+        inside a loss that is back-propagated at every step, the flow is computed at twice the
+        maps' size instead (an approximation that keeps the fine-tuning affordable: the cost of
+        the flow and its gradient grows with the pixel count).
 
     Returns
     -------
     Tensor
         ``(N, 3, size, size)`` float, each channel of each sample min-max scaled to [0, 1].
     """
+    if min(onset.shape[-2:]) > work:
+        onset = F.interpolate(onset, size=(work, work), mode="area")
+        apex = F.interpolate(apex, size=(work, work), mode="area")
     f = hs_flow(onset, apex)
     x = torch.cat((f, strain_map(f)), 1)
     if x.shape[-1] > size or x.shape[-2] > size:
