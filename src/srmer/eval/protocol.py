@@ -203,6 +203,17 @@ def _accepts_groups(estimator: Any) -> bool:
         return False
 
 
+def fit_estimator(est: Any, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> Any:
+    """``est.fit(X, y, groups=groups)`` when the estimator takes subject groups (nested,
+    subject-grouped hyper-parameter selection) and ``groups`` is given, else ``est.fit(X, y)``.
+
+    Returns the fitted estimator.
+    """
+    if groups is not None and _accepts_groups(est):
+        return est.fit(X, y, groups=groups)
+    return est.fit(X, y)
+
+
 def fit_predict_fold(
     make_estimator: Callable[[], Any],
     X: np.ndarray,
@@ -217,10 +228,7 @@ def fit_predict_fold(
     (nested, subject-grouped hyper-parameter selection).
     """
     est = make_estimator()
-    if _accepts_groups(est):
-        est.fit(X[train], y[train], groups=groups[train])
-    else:
-        est.fit(X[train], y[train])
+    fit_estimator(est, X[train], y[train], groups[train])
     return np.asarray(est.predict(X[test]))
 
 

@@ -53,6 +53,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import Tensor
 
 from srmer.errors import ConfigError
+from srmer.eval.protocol import fit_estimator
 from srmer.mer.base import MERMethod
 from srmer.sr.motion import hs_flow, strain_map
 
@@ -346,10 +347,7 @@ class TaskSREstimator(ClassifierMixin, BaseEstimator):
         self.model_ = model
         reps = self._represent(method, rows)
         self.clf_ = self.base.estimator(self.n_classes, self.seed)
-        try:
-            self.clf_.fit(reps, y, groups=groups) if groups is not None else self.clf_.fit(reps, y)
-        except TypeError:
-            self.clf_.fit(reps, y)
+        fit_estimator(self.clf_, reps, y, groups)
         return self
 
     def _represent(self, method, rows: list[dict[str, Any]]) -> np.ndarray:
