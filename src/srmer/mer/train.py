@@ -66,7 +66,10 @@ def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor
     perm = torch.randperm(n, generator=gen)
     out = list(torch.split(perm, batch_size))
     if len(out) > 1 and len(out[-1]) == 1:
-        out[-2] = torch.cat([out[-2], out.pop()])
+        # pop first: in ``out[-2] = cat([out[-2], out.pop()])`` the target index is taken after
+        # the pop, so the merged batch overwrote the one before it
+        last = out.pop()
+        out[-1] = torch.cat([out[-1], last])
     return out
 
 
@@ -84,14 +87,20 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         Number of classes; labels must then be integers in ``0..n_classes-1`` and
         ``predict_proba`` always has ``n_classes`` columns (a LOSO training fold may lack a class).
         ``None``: the classes are the distinct values of ``y`` in ``fit``.
-    optimizer : {"adam", "sgd"}
-        Optimiser.
+    optimizer : {"adam", "adamw", "sgd"}
+        Optimiser (``adamw``: Adam with decoupled weight decay, MMNet's).
     lr : float
-        Learning rate.
+        Learning rate (of the first epoch when ``lr_decay`` is set).
+    lr_decay : float, optional
+        Exponential learning-rate decay per epoch: epoch ``e`` (from 0) trains with
+        ``lr * lr_decay ** min(e, lr_decay_epochs)`` (PyTorch's ``ExponentialLR`` stepped after each of
+        the first ``lr_decay_epochs`` epochs; MMNet: .987 for 50 epochs). ``None``: constant.
+    lr_decay_epochs : int, optional
+        Epochs after which the decay stops (``None``: it never stops).
     momentum : float
-        SGD momentum (ignored by Adam).
+        SGD momentum (ignored by Adam and AdamW).
     weight_decay : float
-        L2 weight decay.
+        Weight decay (L2 for Adam and SGD, decoupled for AdamW).
     batch_size : int
         Mini-batch size (a batch larger than the training set means full-batch training).
     epochs : int
@@ -143,6 +152,8 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         n_classes: int | None = None,
         optimizer: str = "adam",
         lr: float = 5e-5,
+        lr_decay: float | None = None,
+        lr_decay_epochs: int | None = None,
         momentum: float = 0.9,
         weight_decay: float = 0.0,
         batch_size: int = 256,
@@ -162,6 +173,8 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         self.n_classes = n_classes
         self.optimizer = optimizer
         self.lr = lr
+        self.lr_decay = lr_decay
+        self.lr_decay_epochs = lr_decay_epochs
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -189,6 +202,8 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         name = str(self.optimizer).lower()
         if name == "adam":
             return torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        if name == "adamw":
+            return torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         if name == "sgd":
             return torch.optim.SGD(
                 model.parameters(),
@@ -196,7 +211,28 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
                 momentum=self.momentum,
                 weight_decay=self.weight_decay,
             )
-        raise ConfigError(f"optimizer: {self.optimizer!r} is not supported (use adam or sgd)")
+        raise ConfigError(
+            f"optimizer: {self.optimizer!r} is not supported (use adam, adamw or sgd)"
+        )
+
+    def _epoch_lr(self, epoch: int) -> float:
+        """Learning rate of epoch ``epoch`` (from 0): ``lr`` decayed exponentially if asked.
+
+        A function of the epoch alone, so a fit resumed from a checkpoint continues the schedule.
+        """
+        if self.lr_decay is None:
+            return float(self.lr)
+        n = epoch if self.lr_decay_epochs is None else min(epoch, int(self.lr_decay_epochs))
+        return float(self.lr) * float(self.lr_decay) ** n
+
+    def _check_schedule(self) -> None:
+        d, n = self.lr_decay, self.lr_decay_epochs
+        if d is not None and (
+            isinstance(d, bool) or not isinstance(d, int | float) or not 0 < d <= 1
+        ):
+            raise ConfigError(f"lr_decay: {d!r} must be a number in (0, 1] or None")
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+            raise ConfigError(f"lr_decay_epochs: {n!r} must be a non-negative integer or None")
 
     def _class_weights(self, y: np.ndarray, k: int) -> torch.Tensor | None:
         cw = self.class_weight
@@ -222,6 +258,9 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         h.update(str(X.shape).encode() + str(X.dtype).encode())
         h.update(np.ascontiguousarray(y).tobytes())
         params = {k: v for k, v in self.get_params().items() if k not in _NOT_IN_KEY}
+        if params["lr_decay"] is None:
+            # no schedule: keep the keys of fits made before the schedule existed
+            del params["lr_decay"], params["lr_decay_epochs"]
         params["net"] = (
             self.net if isinstance(self.net, str) else getattr(self.net, "__qualname__", "?")
         )
@@ -258,6 +297,7 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float32)
         if X.ndim < 2 or len(X) != len(y):
             raise ConfigError(f"X {X.shape} and y ({len(y)},) must have one row per sample")
+        self._check_schedule()
         yi = self._encode(y)
         k = len(self.classes_)
         device = resolve_device(self.device)
@@ -285,6 +325,8 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
             self.resumed_from_ = trainer.resume()
             Xt, yt = torch.from_numpy(X), torch.from_numpy(yi)
             for epoch in trainer:
+                for group in opt.param_groups:
+                    group["lr"] = self._epoch_lr(epoch)
                 model.train()
                 total = 0.0
                 for idx in _batches(len(Xt), int(self.batch_size), gen):
