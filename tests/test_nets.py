@@ -36,9 +36,15 @@ INPUTS = {
     "featref": (2, 28, 28),
     "resnet3d": (3, 16, 32, 32),
 }
+#: networks with their own test files (official configurations too large to build per case here)
+OWN_TESTS = {"htnet": "test_htnet_net.py", "mmnet": "test_mmnet_net.py"}
 
 
-@pytest.mark.parametrize("name", sorted(NETS))
+def test_every_network_is_tested():
+    assert set(NETS) == set(INPUTS) | set(OWN_TESTS)
+
+
+@pytest.mark.parametrize("name", sorted(INPUTS))
 @pytest.mark.parametrize("k", [3, 5])
 def test_output_shape_and_grad(name, k):
     torch.manual_seed(0)

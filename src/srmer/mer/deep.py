@@ -1,4 +1,4 @@
-"""Deep MER methods: flow-image networks and the 3D-ResNet on TIM-16 sequences.
+"""Deep MER methods: flow-image networks, MMNet on onset/apex frames, the 3D-ResNet on TIM-16.
 
 Each class pairs a per-clip representation (cached by the benchmark engine) with a
 :class:`srmer.mer.train.NetClassifier` preset with the paper's optimiser and learning rate. Parameters
@@ -7,11 +7,11 @@ come from the experiment config, e.g.::
     mer: [{name: ststnet, epochs: 20, device: auto}, {name: rcna, size: 60}]
 
 Representation parameters (they change the cached input): ``size``, ``normalise``, ``flow`` (a dict of
-:func:`srmer.features.flow.tvl1_flow` parameters) and, for ``resnet3d``, ``frames`` and
-``interpolation``. Training parameters (they only change the estimator): ``epochs``, ``lr``,
-``batch_size``, ``optimizer``, ``momentum``, ``weight_decay``, ``stop_loss``, ``class_weight``,
-``device``, ``num_threads``, ``deterministic``, ``checkpoint_dir``, ``checkpoint_every``, ``verbose``,
-``net_params``.
+:func:`srmer.features.flow.tvl1_flow` parameters), for ``htnet`` also ``scale``, and for ``resnet3d``
+``frames`` and ``interpolation`` (``mmnet``: ``size`` only). Training parameters (they only change the
+estimator): ``epochs``, ``lr``, ``lr_decay``, ``lr_decay_epochs``, ``batch_size``, ``optimizer``,
+``momentum``, ``weight_decay``, ``stop_loss``, ``class_weight``, ``device``, ``num_threads``,
+``deterministic``, ``checkpoint_dir``, ``checkpoint_every``, ``verbose``, ``net_params``.
 
 See ``docs/deep_mer.md`` for every network's paper, input, defaults and deviations.
 """
@@ -34,6 +34,8 @@ __all__ = [
     "DualInceptionMER",
     "FeatRefMER",
     "FlowNetMethod",
+    "HTNetMER",
+    "MMNetMER",
     "OffApexNetMER",
     "ResNet3DMER",
     "STSTNetMER",
@@ -43,6 +45,8 @@ __all__ = [
 _TRAIN_KEYS = {
     "epochs",
     "lr",
+    "lr_decay",
+    "lr_decay_epochs",
     "batch_size",
     "optimizer",
     "momentum",
@@ -133,6 +137,7 @@ class FlowNetMethod(_NetworkMethod):
     """Base of the onset-apex flow-image networks: ``represent`` -> ``(C, size, size)`` float32."""
 
     channels: ClassVar[tuple[str, ...]] = ("u", "v", "strain")
+    reads_frames: ClassVar[str] = "onset_apex"
     represent_defaults: ClassVar[dict[str, Any]] = {
         "size": 28,
         "normalise": "per_channel",
@@ -286,6 +291,146 @@ class FeatRefMER(FlowNetMethod):
 
     def _net_params(self) -> dict[str, Any]:
         return {"input_size": int(self.represent_params["size"]), "lambda_": 0.85}
+
+
+class HTNetMER(FlowNetMethod):
+    """HTNet (Wang et al., Neurocomputing 2024): hierarchical transformer on four facial areas of the
+    onset-apex flow (u, v, strain), 28x28."""
+
+    name = "htnet"
+    display_name = "HTNet"
+    description = (
+        "HTNet: hierarchical transformer on four facial areas (eyes, lip corners) of onset-apex "
+        "TV-L1 flow (u, v, strain), 28x28; landmark-free regions"
+    )
+    citation = (
+        "Wang, Zhang, Luo and Sankaranarayana, HTNet for micro-expression recognition, "
+        "Neurocomputing 602 (2024) 128196 (arXiv:2307.14637)"
+    )
+    net_name = "htnet"
+    channels = ("u", "v", "strain")
+    # upstream feeds the 8-bit flow images as 0..255 floats: per-clip min-max to [0, 1], times 255
+    represent_defaults: ClassVar[dict[str, Any]] = {
+        **FlowNetMethod.represent_defaults,
+        "scale": 255.0,
+    }
+    # main_HTNet.py: Adam 5e-5 (no weight decay), batch 256, 800 epochs
+    train_defaults: ClassVar[dict[str, Any]] = {
+        "optimizer": "adam",
+        "lr": 5e-5,
+        "batch_size": 256,
+        "epochs": 800,
+    }
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        scale = self.represent_params["scale"]
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
+            raise ConfigError(f"mer htnet: scale must be a positive number, got {scale!r}")
+        net = self.train_params.get("net_params") or {}
+        if not isinstance(net, dict):
+            raise ConfigError(f"mer htnet: net_params must be a mapping, got {net!r}")
+        patch = net.get("patch_size", 7)
+        levels = net.get("num_hierarchies", 3)
+        whole = all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (patch, levels)
+        )
+        step = patch * 2 ** (levels - 1) if whole else 0
+        size = self.represent_params["size"]
+        if step < 1 or size % step or size % 2:
+            raise ConfigError(
+                f"mer htnet: size must be an even multiple of patch_size * 2 ** (num_hierarchies - 1)"
+                f" ({step or '?'} with patch_size {patch!r}, num_hierarchies {levels!r}), got {size}"
+            )
+
+    def _net_params(self) -> dict[str, Any]:
+        return {"input_size": int(self.represent_params["size"]), "in_channels": len(self.channels)}
+
+    def represent(self, clip: np.ndarray, onset: int = 0, apex: int | None = None) -> np.ndarray:
+        """The four facial areas of the onset-apex flow images, tiled as HTNet tiles them.
+
+        Returns
+        -------
+        ndarray
+            ``(3, size, size)`` float32: u, v, strain (normalised as ``normalise``, times ``scale``),
+            top row left eye | right eye, bottom row left | right lip corner
+            (:func:`srmer.mer.nets.htnet.four_area_image`).
+        """
+        from srmer.mer.nets.htnet import four_area_image
+
+        flow = super().represent(clip, onset, apex)
+        out = four_area_image(flow) * np.float32(self.represent_params["scale"])
+        return out.astype(np.float32, copy=False)
+
+
+#: ImageNet mean and std of torchvision's ``Normalize`` (MMNet's input normalisation)
+_IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+_IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+class MMNetMER(_NetworkMethod):
+    """MMNet (Li et al., IJCAI 2022): motion pattern (apex - onset) and position calibration on the
+    onset and apex frames, RGB at 224x224 (``size`` smaller for CPU budgets)."""
+
+    name = "mmnet"
+    display_name = "MMNet"
+    description = (
+        "MMNet: muscle motion-guided network, CA-block ResNet on apex - onset plus a transformer "
+        "position calibration, RGB frames at 224x224"
+    )
+    citation = (
+        "Li, Sui, Zhu and Zhao, MMNet: Muscle motion-guided network for micro-expression "
+        "recognition, IJCAI 2022 (arXiv:2201.05297)"
+    )
+    net_name = "mmnet"
+    represent_defaults: ClassVar[dict[str, Any]] = {"size": 224}
+    # CASME2_5.py: AdamW lr 8e-4, weight decay .6, ExponentialLR(.987) for the first 50 epochs, 74
+    # epochs, batch 32
+    train_defaults: ClassVar[dict[str, Any]] = {
+        "optimizer": "adamw",
+        "lr": 8e-4,
+        "weight_decay": 0.6,
+        "lr_decay": 0.987,
+        "lr_decay_epochs": 50,
+        "batch_size": 32,
+        "epochs": 74,
+    }
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        if self.represent_params["size"] < 16:
+            raise ConfigError(
+                f"mer mmnet: size must be at least 16 (four stride-2 stages), "
+                f"got {self.represent_params['size']}"
+            )
+
+    def _net_params(self) -> dict[str, Any]:
+        return {"input_size": int(self.represent_params["size"]), "in_channels": 3}
+
+    def represent(self, clip: np.ndarray, onset: int = 0, apex: int | None = None) -> np.ndarray:
+        """The onset and apex frames, resized and ImageNet-normalised, stacked on the channel axis.
+
+        Returns
+        -------
+        ndarray
+            ``(6, size, size)`` float32: channels 0-2 the onset frame, 3-5 the apex frame, RGB (grey
+            replicated), ``(x / 255 - mean) / std`` with ImageNet's mean and std; area averaging when
+            shrinking, bilinear when enlarging.
+        """
+        clip = np.asarray(clip)
+        onset, apex = self._indices(clip, onset, apex)
+        s = int(self.represent_params["size"])
+        out = []
+        for i in (onset, apex):
+            frame = clip[i].astype(np.float32)
+            h, w = frame.shape[:2]
+            interp = cv2.INTER_AREA if s <= min(h, w) else cv2.INTER_LINEAR
+            frame = cv2.resize(frame, (s, s), interpolation=interp)
+            if frame.ndim == 2:
+                frame = np.repeat(frame[..., None], 3, axis=2)
+            frame = (np.clip(frame / 255.0, 0.0, 1.0) - _IMAGENET_MEAN) / _IMAGENET_STD
+            out.append(frame.transpose(2, 0, 1))
+        return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
 
 
 def _temporal_normalise(clip: np.ndarray, n_out: int, how: str) -> np.ndarray:

@@ -63,6 +63,8 @@ for _name, _target in {
     "rcna": "srmer.mer.deep:RCNAMER",
     "featref": "srmer.mer.deep:FeatRefMER",
     "resnet3d": "srmer.mer.deep:ResNet3DMER",
+    "htnet": "srmer.mer.deep:HTNetMER",
+    "mmnet": "srmer.mer.deep:MMNetMER",
 }.items():
     MER_METHODS.register(_name, _target)
 del _name, _target

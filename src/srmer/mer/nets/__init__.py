@@ -13,6 +13,8 @@ name               class                        input
 ``rcna``           :class:`RCNA`                ``(N, 3, 60, 60)`` u, v, strain
 ``featref``        :class:`FeatRef`             ``(N, 2, 28, 28)`` u, v
 ``resnet3d``       :class:`ResNet3D`            ``(N, 3, 16, s, s)`` TIM-16 RGB sequence
+``htnet``          :class:`HTNet`               ``(N, 3, 28, 28)`` u, v, strain, four areas tiled
+``mmnet``          :class:`MMNet`               ``(N, 6, s, s)`` onset + apex RGB (s = 224)
 =================  ===========================  ==========================================
 """
 
@@ -25,6 +27,8 @@ from torch import nn
 from srmer.errors import UnknownMethodError
 from srmer.mer.nets.dualinception import DualInception
 from srmer.mer.nets.featref import FeatRef
+from srmer.mer.nets.htnet import HTNet
+from srmer.mer.nets.mmnet import MMNet
 from srmer.mer.nets.offapexnet import OffApexNet
 from srmer.mer.nets.rcna import RCNA
 from srmer.mer.nets.resnet3d import ResNet3D, resnet3d18
@@ -37,6 +41,8 @@ NETS: dict[str, Any] = {
     "rcna": RCNA,
     "featref": FeatRef,
     "resnet3d": resnet3d18,
+    "htnet": HTNet,
+    "mmnet": MMNet,
 }
 
 
@@ -52,6 +58,8 @@ __all__ = [
     "RCNA",
     "DualInception",
     "FeatRef",
+    "HTNet",
+    "MMNet",
     "OffApexNet",
     "ResNet3D",
     "STSTNet",
