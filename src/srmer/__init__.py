@@ -18,7 +18,7 @@ from typing import Any
 # a value the user has set is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__version__ = "0.2.0"
+__version__ = "0.3.0.dev0"
 
 
 def _submodules() -> tuple[str, ...]:

@@ -422,7 +422,9 @@ def _describe_one(reg, kind: str, name: str) -> str:
     else:
         lines.append("  options: none")
     if row.get("more_options"):
-        lines.append("    ... and the options of what it wraps (see its documentation)")
+        lines.append(
+            "    ... and further options (training settings of networks, the options of a wrapped method; see its documentation)"
+        )
     target = reg.get(name)
     if not (inspect.isclass(target) or inspect.isfunction(target)):
         # an architecture spec: its module's docstring describes the architecture
