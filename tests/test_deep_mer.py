@@ -15,19 +15,11 @@ from srmer.mer import registry
 from srmer.mer.deep import ResNet3DMER
 from srmer.mer.train import NetClassifier
 from srmer.train import CheckpointWarning
+from synthetic_clips import drifting_clip as _clip
 
 torch.set_num_threads(1)
 
 DEEP = ["ststnet", "offapexnet", "dualinception", "rcna", "featref", "resnet3d"]
-
-
-def _clip(n: int = 40, t: int = 5, seed: int = 0) -> np.ndarray:
-    """(T, n, n, 3) uint8: a smooth texture drifting right by 1 px per frame."""
-    rng = np.random.default_rng(seed)
-    tex = cv2.GaussianBlur(rng.random((n, n)), (0, 0), 1.5)
-    tex = ((tex - tex.min()) / (tex.max() - tex.min()) * 255).astype(np.uint8)
-    frames = np.stack([np.roll(tex, k, axis=1) for k in range(t)])
-    return np.repeat(frames[..., None], 3, axis=3)
 
 
 # ---------------------------------------------------------------------------- methods

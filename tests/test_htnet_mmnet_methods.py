@@ -16,6 +16,7 @@ from srmer.mer.deep import HTNetMER, MMNetMER
 from srmer.mer.nets.htnet import four_area_image
 from srmer.mer.registry import MER_METHODS
 from srmer.mer.train import NetClassifier
+from synthetic_clips import drifting_clip as _clip
 
 torch.set_num_threads(1)
 
@@ -23,15 +24,6 @@ IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
 IMAGENET_STD = np.array([0.229, 0.224, 0.225])
 #: a narrow HTNet for the tests that train (the official one has 139.6M parameters)
 SMALL_HTNET = {"dim": 16, "heads": 2, "block_repeats": [1, 1, 1]}
-
-
-def _clip(n: int = 40, t: int = 5, seed: int = 0) -> np.ndarray:
-    """(T, n, n, 3) uint8: a smooth texture drifting right by 1 px per frame."""
-    rng = np.random.default_rng(seed)
-    tex = cv2.GaussianBlur(rng.random((n, n)), (0, 0), 1.5)
-    tex = ((tex - tex.min()) / (tex.max() - tex.min()) * 255).astype(np.uint8)
-    frames = np.stack([np.roll(tex, k, axis=1) for k in range(t)])
-    return np.repeat(frames[..., None], 3, axis=3)
 
 
 # ---------------------------------------------------------------------------- registry

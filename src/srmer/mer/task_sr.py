@@ -334,7 +334,7 @@ class TaskSREstimator(ClassifierMixin, BaseEstimator):
         rows = decode_rows(X)
         y = np.asarray(y)
         self.classes_ = np.unique(y)
-        method = self._method()
+        method = self.method_ = self._method()
         r, s = rows[0]["lr"].shape[1], rows[0]["size"]
         model = copy.deepcopy(method.model_for(s / r, r if method.fixed_input else None))
         lr_pairs = np.stack([row["lr"][[row["onset"], row["apex"]]] for row in rows])
@@ -363,15 +363,10 @@ class TaskSREstimator(ClassifierMixin, BaseEstimator):
             out.append(np.asarray(self.base.represent(sr, on, ap), np.float32))
         return np.stack(out)
 
-    def sr_clips(self, X: np.ndarray) -> list[np.ndarray]:
-        """The fine-tuned network's SR clips ``(T, S, S[, 3])`` uint8 of rows ``X`` (LR part only)."""
-        method = self._method()
-        return [method.run_frames(self.model_, r["lr"], r["size"]) for r in decode_rows(X)]
-
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Labels of rows ``X``: their LR clips super-resolved by the fold's network, then the MER
         method's prediction (the HR part of the rows is not read)."""
-        reps = self._represent(self._method(), decode_rows(X))
+        reps = self._represent(self.method_, decode_rows(X))
         return self.clf_.predict(reps)
 
 

@@ -322,7 +322,7 @@ class TrainedSR(SRMethod):
             "extras": self.key_extras(),
             "pool": self.pool_fingerprint(),
             # only when given: weights trained with the pixel loss keep their old key and cache
-            **({"loss": self.pool_loss()} if self.pool_loss() else {}),
+            **({"loss": loss} if (loss := self.pool_loss()) else {}),
             **where,
         }
 
